@@ -1,0 +1,103 @@
+"""The `corpus` command. Beam is imported only inside the commands that run pipelines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from corpus.config import ConfigError, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Turn raw web crawl into training-ready pretraining data (Apache Beam).")
+err_console = Console(stderr=True)
+console = Console()
+
+ConfigArg = Annotated[Optional[str], typer.Argument(
+    help="A YAML config file or a preset name from configs/ (default: full).", show_default=False)]
+SetOption = Annotated[list[str], typer.Option(
+    "--set", help="Override a config value: --set output.num_shards=4, --set limits.max_chars=1000.")]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(
+    ctx: typer.Context,
+    config: ConfigArg = None,
+    input: Annotated[list[str], typer.Option("--input", "-i", help="Input glob(s): JSONL(.gz/.zst), WET, Parquet, Arrow, or a dataset directory.")] = [],  # noqa: B006
+    output: Annotated[str, typer.Option("--output", "-o", help="Output directory (local or gs://).")] = "out",
+    set_: SetOption = [],  # noqa: B006
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
+) -> None:
+    """Run a pipeline. Any other --option is passed to Beam (--runner, --direct_num_workers, --project, ...)."""
+    from corpus.formats import InputError
+
+    try:
+        cfg = load_config(config, set_)
+        from filters.registry import build_stages
+
+        build_stages(cfg)  # validate every stage section before Beam starts
+        from pipelines.run import OutputError, run as run_pipeline
+
+        stats = run_pipeline(cfg, input, output, ctx.args, overwrite=overwrite)
+    except (ConfigError, InputError) as err:
+        _fail(str(err))
+    except OutputError as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was published", 130)
+    except Exception as err:  # a failed pipeline: one clear line, not a Beam traceback
+        _fail(f"the run failed and published nothing: {type(err).__name__}: {_last_line(err)}", 1)
+    from corpus.stats import summary_table
+
+    console.print(summary_table(stats))
+    console.print(f"output: {output}")
+    if not stats["documents"]["balanced"]:
+        _fail("the counts do not add up (in != kept + rejected + errors); see stats.json", 1)
+
+
+@app.command()
+def validate(config: ConfigArg = None, set_: SetOption = []) -> None:  # noqa: B006
+    """Check a config (every stage's options included) and print it with defaults filled in."""
+    import yaml
+
+    from filters.registry import build_stages
+
+    try:
+        cfg = load_config(config, set_)
+        build_stages(cfg)
+    except ConfigError as err:
+        _fail(str(err))
+    console.print(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), highlight=False)
+
+
+@app.command()
+def stats(output: Annotated[Path, typer.Argument(help="A run's output directory.")]) -> None:
+    """Print the summary table of a finished run."""
+    from corpus.stats import summary_table
+
+    path = output / "stats.json"
+    if not path.is_file():
+        _fail(f"{path} not found: {output} is not a finished run's output")
+    console.print(summary_table(json.loads(path.read_text())))
+
+
+def _last_line(err: BaseException) -> str:
+    lines = [line for line in str(err).strip().splitlines() if line.strip()]
+    return lines[-1][:500] if lines else repr(err)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Pure document logic: each filter answers "keep?" for one document, without Beam."""

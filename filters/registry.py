@@ -1,0 +1,27 @@
+"""Stage names in configs -> the filters that implement them, with their options validated."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from corpus.config import ConfigError, RunConfig, describe_validation_error
+from filters.base import Filter
+from filters.limits import LimitsFilter
+
+FILTERS: dict[str, type[Filter]] = {f.name: f for f in (LimitsFilter,)}
+
+
+def build_stages(config: RunConfig) -> list[Filter]:
+    """The configured stages, in order, each constructed from its validated options."""
+    stages = []
+    for i, (name, raw) in enumerate(config.stage_items()):
+        cls = FILTERS.get(name)
+        if cls is None:
+            raise ConfigError(f"{config.origin}: stages[{i}]: unknown stage {name!r}; "
+                              f"available: {', '.join(sorted(FILTERS))}")
+        try:
+            options = cls.Options.model_validate(raw)
+        except ValidationError as err:
+            raise ConfigError(describe_validation_error(err, config.origin, cls.Options, prefix=(name,))) from None
+        stages.append(cls(options, seed=config.seed))
+    return stages
