@@ -40,6 +40,10 @@ def run(
     """Run a pipeline. Any other --option is passed to Beam (--runner, --direct_num_workers, --project, ...)."""
     from corpus.formats import InputError
 
+    beam_args = list(ctx.args)
+    if config is not None and config.startswith("-"):  # a Beam option click took for the CONFIG slot
+        beam_args.insert(0, config)
+        config = None
     try:
         cfg = load_config(config, set_)
         from filters.registry import build_stages
@@ -47,7 +51,8 @@ def run(
         build_stages(cfg)  # validate every stage section before Beam starts
         from pipelines.run import OutputError, run as run_pipeline
 
-        stats = run_pipeline(cfg, input, output, ctx.args, overwrite=overwrite)
+        stats = run_pipeline(cfg, input, output, beam_args, overwrite=overwrite,
+                             show_progress=err_console.is_terminal)
     except (ConfigError, InputError) as err:
         _fail(str(err))
     except OutputError as err:

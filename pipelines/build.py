@@ -24,7 +24,7 @@ def _write_counts(counts: list, outputs: list, path: str) -> None:
 
 
 def build_pipeline(p: beam.Pipeline, config: RunConfig, stages: list[Filter], files: list[str],
-                   directory: str) -> None:
+                   directory: str, progress=None) -> None:
     read = p | "Read" >> ReadDocuments(files, config.read)
     documents = read.documents
     rejected, errors = [], [read.errors]
@@ -55,6 +55,10 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, stages: list[Filter], fi
             | "WriteRejected" >> WriteDataset(FileSystems.join(directory, "rejected"),
                                               document_schema(annotations, rejected=True),
                                               out.max_shard_bytes, name="rejected"))
+
+    if progress is not None:
+        for kind, pcoll in (("read", read.documents), ("kept", documents), ("rejected", rejected), ("errors", errors)):
+            progress.attach(pcoll, kind)
 
     # (category, key) for every document at every exit, counted exactly.
     tallies = [

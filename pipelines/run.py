@@ -7,6 +7,7 @@ that looks finished.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from corpus.config import RunConfig
 from corpus.stats import build_stats
 from filters.registry import build_stages
 from pipelines.build import COUNTS_FILE, build_pipeline
+from pipelines.progress import Progress
 from pipelines.read import expand_inputs
 
 
@@ -67,7 +69,11 @@ def pipeline_options(beam_args: list[str] | tuple[str, ...]) -> tuple[PipelineOp
 
 
 def run(config: RunConfig, inputs: list[str], output: str, beam_args: list[str] | tuple[str, ...] = (),
-        overwrite: bool = False) -> dict[str, Any]:
+        overwrite: bool = False, show_progress: bool = False) -> dict[str, Any]:
+    """Run ``config`` over ``inputs`` into ``output``; return the stats that were written.
+
+    ``show_progress`` draws a live line on the terminal (local runners only).
+    """
     stages = build_stages(config)
     files = expand_inputs(inputs)
     options, runner = pipeline_options(beam_args)
@@ -78,8 +84,13 @@ def run(config: RunConfig, inputs: list[str], output: str, beam_args: list[str] 
     _check_writable(staging)
     started = time.time()
     try:
-        with beam.Pipeline(runner=runner, options=options) as p:
-            build_pipeline(p, config, stages, files, staging)
+        local = options.view_as(StandardOptions).runner in ("FnApiRunner", "DirectRunner")
+        progress = Progress() if show_progress and local else None
+        with contextlib.ExitStack() as stack:
+            if progress is not None:
+                stack.enter_context(progress.running())
+            with beam.Pipeline(runner=runner, options=options) as p:
+                build_pipeline(p, config, stages, files, staging, progress)
         counts_path = FileSystems.join(staging, COUNTS_FILE)
         with FileSystems.open(counts_path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
             tally = json.loads(f.read())

@@ -1,0 +1,82 @@
+"""ReadDocuments and ApplyFilter as Beam transforms, checked with assert_that."""
+
+from __future__ import annotations
+
+import gzip
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+
+from conftest import beam_pipeline, wet_record, write_jsonl
+from corpus.config import ReadConfig
+from corpus.document import Document, Rejection
+from corpus.formats import InputError
+from filters.base import Filter
+from filters.limits import LimitsFilter, LimitsOptions
+from pipelines.apply import ApplyFilter
+from pipelines.read import ReadDocuments, expand_inputs
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl.gz", [{"id": "a1", "text": "alpha"}, b"{broken", {"id": "a2", "text": ""}])
+    (tmp_path / "b.warc.wet.gz").write_bytes(gzip.compress(
+        wet_record("", "", "urn:uuid:info", warc_type="warcinfo")
+        + wet_record("wet page", "https://w.example/", "urn:uuid:w1")))
+    return tmp_path
+
+
+def test_read_documents_routes_documents_errors_and_skips(inputs):
+    files = expand_inputs([str(inputs / "*")])
+    with beam_pipeline() as p:
+        read = p | ReadDocuments(files, ReadConfig())
+        assert_that(read.documents | beam.Map(lambda d: (d.id, d.text, d.url)),
+                    equal_to([("a1", "alpha", None), ("a2", "", None), ("urn:uuid:w1", "wet page", "https://w.example/")]),
+                    label="documents")
+        assert_that(read.errors | beam.Map(lambda e: (e.reason, e.position)), equal_to([("read/invalid_json", 1)]),
+                    label="errors")
+        assert_that(read.skipped, equal_to(["warc/warcinfo"]), label="skipped")
+
+
+class Boom(Filter):
+    name = "boom"
+    Options = LimitsOptions
+    reasons = ("odd",)
+
+    def __call__(self, doc):
+        if doc.text == "explode":
+            raise RuntimeError("cannot handle this one")
+        return self.reject("odd", doc.text) if len(doc.text) % 2 else Document(doc.id, doc.text.upper(), doc.source)
+
+
+def test_apply_filter_outputs_kept_rejected_and_errors():
+    docs = [Document(str(i), text, "s") for i, text in enumerate(["ab", "abc", "explode", "abcd"])]
+    with beam_pipeline() as p:
+        result = p | beam.Create(docs) | ApplyFilter(Boom(LimitsOptions()))
+        assert_that(result.kept | beam.Map(lambda d: d.text), equal_to(["AB", "ABCD"]), label="kept")
+        assert_that(result.rejected | beam.Map(lambda r: (r.document.id, r.rejection)),
+                    equal_to([("1", Rejection("boom/odd", "abc"))]), label="rejected")
+        assert_that(result.errors | beam.Map(lambda e: (e.id, e.reason, e.error)),
+                    equal_to([("2", "boom/exception", "RuntimeError: cannot handle this one")]), label="errors")
+
+
+def test_limits_filter_rules():
+    limits = LimitsFilter(LimitsOptions(min_chars=1, max_chars=10, max_line_chars=4))
+    assert limits(Document("e", " \n\t ", "s")) == Rejection("limits/empty", "0 non-blank characters < min_chars=1")
+    assert limits(Document("l", "x" * 11, "s")).reason == "limits/too_long"
+    assert limits(Document("w", "abc\nabcde", "s")).reason == "limits/line_too_long"
+    kept = Document("k", "abc\nabcd", "s")
+    assert limits(kept) is kept
+    unlimited = LimitsFilter(LimitsOptions(min_chars=0, max_chars=0, max_line_chars=0))
+    assert unlimited(Document("e", "", "s")).text == ""
+
+
+def test_expand_inputs_errors(tmp_path):
+    with pytest.raises(InputError, match="no files match"):
+        expand_inputs([str(tmp_path / "missing-*.jsonl")])
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(InputError, match="a directory but not a dataset"):
+        expand_inputs([str(tmp_path / "plain")])
+    with pytest.raises(InputError, match="no input given"):
+        expand_inputs([])
