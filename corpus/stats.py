@@ -29,7 +29,12 @@ def versions() -> dict[str, str]:
 def build_stats(counts: list[tuple[tuple[str, str], int]], outputs: dict[str, dict], *,
                 stage_names: list[str], config: dict[str, Any], seed: int, inputs: list[str],
                 wall_time_seconds: float) -> dict[str, Any]:
-    """Assemble stats.json from ``((category, key), count)`` pairs counted by the pipeline."""
+    """Assemble stats.json from ``((category, key), count)`` pairs counted by the pipeline.
+
+    ``in`` is counted by the readers, rejections and errors where they happen, ``kept`` is what the
+    documents writer wrote. ``balanced`` holds only if ``in = kept + rejected + errors`` and every
+    writer wrote exactly as many rows as were counted for it.
+    """
     by_category: dict[str, dict[str, int]] = defaultdict(dict)
     for (category, key), n in counts:
         by_category[category][key] = n
@@ -37,9 +42,8 @@ def build_stats(counts: list[tuple[tuple[str, str], int]], outputs: dict[str, di
     rejected = dict(sorted(by_category["rejected"].items()))
     errors = dict(sorted(by_category["errors"].items()))
     read_errors = sum(n for reason, n in errors.items() if reason.startswith("read/"))
-    kept = by_category["kept"].get("documents", 0)
+    kept = outputs["documents"]["rows"]
     total_in = read_documents + read_errors
-    total_out = kept + sum(rejected.values()) + sum(errors.values())
 
     stages, flowing = [], read_documents
     for name in stage_names:
@@ -49,10 +53,13 @@ def build_stats(counts: list[tuple[tuple[str, str], int]], outputs: dict[str, di
         stages.append({"name": name, "in": flowing, "kept": out, "rejected": stage_rejected, "errors": stage_errors})
         flowing = out
 
+    written_as_counted = (flowing == kept and outputs["errors"]["rows"] == sum(errors.values())
+                          and outputs.get("rejected", {}).get("rows", sum(rejected.values())) == sum(rejected.values()))
     return {
         "documents": {"in": total_in, "read": read_documents, "kept": kept,
                       "rejected": sum(rejected.values()), "errors": sum(errors.values()),
-                      "balanced": total_in == total_out and flowing == kept},
+                      "balanced": total_in == kept + sum(rejected.values()) + sum(errors.values())
+                      and written_as_counted},
         "rejected": rejected,
         "errors": errors,
         "skipped_records": dict(sorted(by_category["skipped"].items())),

@@ -29,6 +29,11 @@ class Filter:
     def __call__(self, doc: Document) -> Document | Rejection:
         raise NotImplementedError
 
+    def batch(self, docs: list[Document]) -> list[Document | Rejection]:
+        """One result per document, in order. Filters with vectorised work (NumPy, a model's batch
+        predict) override this; the per-document call stays the reference behaviour."""
+        return [self(doc) for doc in docs]
+
     def reject(self, rule: str, detail: str | None = None) -> Rejection:
         assert rule in self.reasons, f"{self.name}: undeclared rule {rule!r}"
         return Rejection(f"{self.name}/{rule}", detail)

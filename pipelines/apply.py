@@ -1,6 +1,8 @@
-"""ApplyFilter: a pure filter as a DoFn with ``kept`` / ``rejected`` / ``errors`` outputs."""
+"""ApplyFilter: a pure filter over batches of documents, with kept / rejected / errors / counts outputs."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import apache_beam as beam
 
@@ -16,34 +18,54 @@ class _FilterFn(beam.DoFn):
         self.filter.setup()
         self.counters = {}
 
-    def _count(self, reason: str) -> None:
-        counter = self.counters.get(reason)
-        if counter is None:
-            counter = self.counters[reason] = beam.metrics.Metrics.counter(self.filter.name, reason)
-        counter.inc()
-
-    def process(self, doc: Document):
+    def process(self, batch: list[Document]):
+        kept: list[Document] = []
+        rejected: list[Rejected] = []
+        errors: list[ErrorRecord] = []
         try:
-            result = self.filter(doc)
+            results = self.filter.batch(batch)
+        except Exception:  # find the document that broke the batch; the others go on
+            results = [self._one(doc) for doc in batch]
+        for doc, result in zip(batch, results, strict=True):
+            if isinstance(result, Document):
+                kept.append(result)
+            elif isinstance(result, Rejection):
+                rejected.append(Rejected(doc, result))
+            else:
+                errors.append(result)
+        counts = Counter(("rejected", r.rejection.reason) for r in rejected)
+        counts.update(("errors", e.reason) for e in errors)
+        for (_, reason), n in counts.items():
+            self._counter(reason).inc(n)
+        if kept:
+            yield kept
+        if rejected:
+            yield beam.pvalue.TaggedOutput("rejected", rejected)
+        if errors:
+            yield beam.pvalue.TaggedOutput("errors", errors)
+        if counts:
+            yield beam.pvalue.TaggedOutput("counts", counts)
+
+    def _one(self, doc: Document) -> Document | Rejection | ErrorRecord:
+        try:
+            return self.filter(doc)
         except Exception as err:  # one bad document must not stop a corpus-sized run
-            reason = f"{self.filter.name}/exception"
-            self._count(reason)
-            yield beam.pvalue.TaggedOutput("errors", ErrorRecord(
-                doc.source, None, reason, f"{type(err).__name__}: {err}",
-                raw=doc.text[:1024].encode("utf-8", "replace"), id=doc.id))
-            return
-        if isinstance(result, Rejection):
-            self._count(result.reason)
-            yield beam.pvalue.TaggedOutput("rejected", Rejected(doc, result))
-        else:
-            yield result
+            return ErrorRecord(doc.source, None, f"{self.filter.name}/exception", f"{type(err).__name__}: {err}",
+                               raw=doc.text[:1024].encode("utf-8", "replace"), id=doc.id)
+
+    def _counter(self, reason: str):
+        if reason not in self.counters:
+            self.counters[reason] = beam.metrics.Metrics.counter(self.filter.name, reason)
+        return self.counters[reason]
 
 
 class ApplyFilter(beam.PTransform):
+    """Batches of documents -> ``kept`` batches, ``rejected`` and ``errors`` batches, ``counts``."""
+
     def __init__(self, flt: Filter) -> None:
-        super().__init__(f"Filter[{flt.name}]")
+        super().__init__()
         self.filter = flt
 
-    def expand(self, documents):
-        return documents | "Apply" >> beam.ParDo(_FilterFn(self.filter)).with_outputs(
-            "rejected", "errors", main="kept")
+    def expand(self, batches):
+        return batches | "Apply" >> beam.ParDo(_FilterFn(self.filter)).with_outputs(
+            "rejected", "errors", "counts", main="kept")

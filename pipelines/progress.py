@@ -29,8 +29,8 @@ class _Tally(beam.DoFn):
         self.count, self.written_at = 0, 0.0
         self.path = os.path.join(self.directory, f"{self.kind}-{os.getpid()}-{uuid.uuid4().hex}.json")
 
-    def process(self, _element):
-        self.count += 1
+    def process(self, batch):
+        self.count += len(batch)
         if time.monotonic() - self.written_at > 0.5:
             self._write()
 

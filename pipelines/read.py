@@ -1,8 +1,14 @@
-"""ReadDocuments: every supported format, by glob, from any filesystem Beam knows (local, gs://)."""
+"""ReadDocuments: every supported format, by glob, from any filesystem Beam knows (local, gs://).
+
+Documents travel through the pipeline in batches (lists of up to `BATCH_DOCS` documents from one
+file): Beam's per-element cost is paid per batch, not per document.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from collections import Counter
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -12,6 +18,8 @@ from corpus.config import ReadConfig
 from corpus.document import Document, ErrorRecord
 from corpus.formats import InputError, Skipped, read_records
 
+BATCH_DOCS = 1000
+BATCH_CHARS = 16 * 2**20
 _GLOB_CHARS = set("*?[")
 
 
@@ -38,9 +46,9 @@ def expand_inputs(patterns: list[str] | tuple[str, ...]) -> list[str]:
             dataset = _dataset_files(meta.path)
             if dataset is not None:
                 found += dataset
-            elif not _is_directory(meta.path):
+            elif not _is_local_directory(meta.path):
                 found.append(meta.path)
-            elif pattern == meta.path or pattern.rstrip("/") == meta.path.rstrip("/"):
+            elif pattern.rstrip("/") == meta.path.rstrip("/"):
                 raise InputError(f"{pattern}: a directory but not a dataset (no state.json); "
                                  f"name its files with a glob, e.g. {pattern.rstrip('/')}/*.jsonl.gz")
         if not found:
@@ -49,9 +57,7 @@ def expand_inputs(patterns: list[str] | tuple[str, ...]) -> list[str]:
     return sorted(set(files))
 
 
-def _is_directory(path: str) -> bool:
-    import os
-
+def _is_local_directory(path: str) -> bool:
     return FileSystems.get_scheme(path) is None and os.path.isdir(path)
 
 
@@ -68,7 +74,7 @@ def _dataset_files(path: str) -> list[str] | None:
 
 
 class ParseFile(beam.DoFn):
-    """One input file -> documents (main), ``errors``, and ``skipped`` non-document records."""
+    """One input file -> batches of documents (main), batches of ``errors``, and its ``counts``."""
 
     def __init__(self, config: ReadConfig) -> None:
         self.config = config
@@ -78,25 +84,45 @@ class ParseFile(beam.DoFn):
         self.errors = beam.metrics.Metrics.counter("read", "errors")
 
     def process(self, path: str):
+        counts: Counter = Counter()
         try:
             raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
         except (OSError, beam.io.filesystem.BeamIOError) as err:
-            yield beam.pvalue.TaggedOutput("errors", ErrorRecord(path, None, "read/unreadable", str(err)))
+            counts["errors", "read/unreadable"] += 1
+            yield beam.pvalue.TaggedOutput("errors", [ErrorRecord(path, None, "read/unreadable", str(err))])
+            yield beam.pvalue.TaggedOutput("counts", counts)
             return
+        batch: list[Document] = []
+        errors: list[ErrorRecord] = []
+        chars = 0
         with raw:
             for record in read_records(raw, path, self.config):
                 if isinstance(record, Document):
-                    self.documents.inc()
-                    yield record
+                    batch.append(record)
+                    chars += len(record.text)
+                    if len(batch) >= BATCH_DOCS or chars >= BATCH_CHARS:
+                        yield self._flush(batch, counts)
+                        batch, chars = [], 0
                 elif isinstance(record, Skipped):
-                    yield beam.pvalue.TaggedOutput("skipped", record.kind)
+                    counts["skipped", record.kind] += 1
                 else:
-                    self.errors.inc()
-                    yield beam.pvalue.TaggedOutput("errors", record)
+                    counts["errors", record.reason] += 1
+                    errors.append(record)
+        if batch:
+            yield self._flush(batch, counts)
+        if errors:
+            self.errors.inc(len(errors))
+            yield beam.pvalue.TaggedOutput("errors", errors)
+        yield beam.pvalue.TaggedOutput("counts", counts)
+
+    def _flush(self, batch: list[Document], counts: Counter) -> list[Document]:
+        counts["read", "documents"] += len(batch)
+        self.documents.inc(len(batch))
+        return batch
 
 
 class ReadDocuments(beam.PTransform):
-    """Files -> documents; unparseable records to ``errors``, non-document records to ``skipped``."""
+    """Files -> batches of documents; ``errors`` (batches of ErrorRecord); ``counts`` per file."""
 
     def __init__(self, files: list[str], config: ReadConfig) -> None:
         super().__init__()
@@ -108,5 +134,5 @@ class ReadDocuments(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ParseFiles" >> beam.ParDo(ParseFile(self.config)).with_outputs("errors", "skipped", main="documents")
+            | "ParseFiles" >> beam.ParDo(ParseFile(self.config)).with_outputs("errors", "counts", main="documents")
         )

@@ -1,8 +1,10 @@
-"""WriteDataset: rows -> a sharded Arrow dataset that `datasets.load_from_disk` opens directly."""
+"""WriteDataset: batches of records -> a sharded Arrow dataset that `datasets.load_from_disk` opens."""
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from typing import Any, Callable
 
 import apache_beam as beam
 import pyarrow as pa
@@ -16,15 +18,23 @@ def _write_text(path: str, text: str) -> None:
         f.write(text.encode("utf-8"))
 
 
+def _split_by_shard(rows: list[dict], num_shards: int):
+    """A batch of rows -> (shard index, the batch's rows for that shard), one pair per shard hit."""
+    by_shard: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_shard[ad.shard_of(row, num_shards)].append(row)
+    return list(by_shard.items())
+
+
 class _WriteShard(beam.DoFn):
     def __init__(self, directory: str, schema: pa.Schema) -> None:
         self.directory, self.schema = directory, schema
 
-    def process(self, keyed_rows, num_shards: int):
-        index, rows = keyed_rows
+    def process(self, keyed_batches, num_shards: int):
+        index, batches = keyed_batches
         path = FileSystems.join(self.directory, ad.shard_name(index, num_shards))
         with FileSystems.create(path) as sink:
-            info = ad.write_shard(sink, self.schema, rows)
+            info = ad.write_shard(sink, self.schema, [row for batch in batches for row in batch])
         yield {"index": index, **info}
 
 
@@ -43,32 +53,40 @@ def _finalize(shards: list[dict], num_shards: int, directory: str, schema: pa.Sc
                   "shards": num_shards}
 
 
+def _identity(record: Any) -> dict:
+    return record
+
+
 class WriteDataset(beam.PTransform):
-    """Rows (dicts) -> ``directory`` in the save_to_disk layout; outputs ``(name, summary)``.
+    """Batches of records -> ``directory`` in the save_to_disk layout; outputs ``(name, summary)``.
 
     The shard count is derived from the data (total size / ``max_shard_bytes``), never from the
-    runner, and each row goes to the shard its id hashes to.
+    runner, and each row goes to the shard its id hashes to, where rows are sorted.
     """
 
     def __init__(self, directory: str, schema: pa.Schema, max_shard_bytes: int,
-                 num_shards: int | None = None, name: str = "") -> None:
+                 num_shards: int | None = None, name: str = "",
+                 to_row: Callable[[Any], dict] = _identity) -> None:
         super().__init__()
         self.directory = directory
         self.schema = ad.with_hf_metadata(schema)
         self.max_shard_bytes = max_shard_bytes
         self.fixed_shards = num_shards
         self.name = name or directory
+        self.to_row = to_row
 
-    def expand(self, rows):
+    def expand(self, batches):
+        to_row = self.to_row
+        rows = batches | "ToRows" >> beam.Map(lambda batch: [to_row(record) for record in batch])
         num_shards = beam.pvalue.AsSingleton(
             rows
-            | "MeasureBytes" >> beam.Map(ad.row_bytes)
+            | "MeasureBytes" >> beam.Map(lambda batch: sum(map(ad.row_bytes, batch)))
             | "TotalBytes" >> beam.CombineGlobally(sum)
             | "CountShards" >> beam.Map(ad.num_shards_for, self.max_shard_bytes, self.fixed_shards))
         return (
             rows
-            # row -> (shard index, row)
-            | "AssignShard" >> beam.Map(lambda row, n: (ad.shard_of(row, n), row), n=num_shards)
+            # [row, ...] -> (shard index, [row, ...]) for every shard the batch touches
+            | "SplitByShard" >> beam.FlatMap(_split_by_shard, num_shards=num_shards)
             | "GroupByShard" >> beam.GroupByKey()
             | "WriteShards" >> beam.ParDo(_WriteShard(self.directory, self.schema), num_shards=num_shards)
             | "CollectShards" >> beam.combiners.ToList()

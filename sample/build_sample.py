@@ -67,7 +67,7 @@ SHUFFLE_SEED = 1234
 BROKEN_POSITIONS = (23, 74, 121)
 
 CATEGORY_ORDER = [
-    "good", "code", "boilerplate", "lorem", "short", "foreign", "pii",
+    "good", "code", "boilerplate", "lorem", "short", "foreign", "pii", "pii-trap",
     "adult", "spam", "empty",
 ]
 
@@ -245,7 +245,11 @@ def load_documents() -> list[dict]:
         if src is None:
             raise BuildError(f"{where}: unknown source document")
         orig = src["final"]
-        out = v["out"]
+        out = v.get("out", "same")
+        if out == "same":
+            out = orig["out"]
+        elif out == "other":
+            out = "jsonl" if orig["out"] == "wet" else "wet"
         url = v.get("url", orig["url"])
         key = f"{v['of']}~{n}"
         if v["kind"] == "exact":
@@ -261,13 +265,13 @@ def load_documents() -> list[dict]:
                 raise BuildError(f"{where}: near-duplicate is identical to its source")
         else:
             raise BuildError(f"{where}: unknown kind {v['kind']!r}")
-        if v["kind"] == "exact" and url == orig["url"] and out == orig["out"] and "date" not in v:
-            raise BuildError(f"{where}: exact re-crawl needs a different date")
+        date = v.get("date") or det_date(key + url, out)
+        if url == orig["url"] and date == orig["date"]:
+            raise BuildError(f"{where}: a re-crawl of the same URL needs a different date")
         docs.append({
             "key": key, "url": url, "out": out, "cat": orig["cat"],
             "kind": v["kind"], "of": v["of"], "note": v.get("note", ""),
-            "date": v.get("date") or det_date(key + url, out),
-            "text": text, "body": None,
+            "date": date, "text": text, "body": None,
         })
     return docs
 

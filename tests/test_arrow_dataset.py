@@ -72,7 +72,7 @@ def test_write_dataset_loads_with_datasets_memory_mapped_and_round_trips(tmp_pat
     shards = ad.num_shards_for(sum(map(ad.row_bytes, data)), 4000)
     assert shards > 5
     with beam_pipeline() as p:
-        summary = (p | beam_create(data)
+        summary = (p | beam_create([data[:120], data[120:250], data[250:]])  # batches of rows
                    | WriteDataset(out, document_schema(("date",)), max_shard_bytes=4000, name="documents"))
         assert_that(summary | beam.MapTuple(lambda name, s: (name, s["rows"], s["shards"])),
                     equal_to([("documents", 300, shards)]))

@@ -182,3 +182,17 @@ def test_readers_accept_any_binary_stream():
     stream = io.BytesIO(b'{"text": "in memory"}\n')
     (doc,) = list(read_records(stream, "mem.jsonl", ReadConfig()))
     assert doc.text == "in memory"
+
+
+def test_lone_surrogate_escapes_are_invalid_utf8_not_a_crash_later(tmp_path):
+    path = write_jsonl(tmp_path / "s.jsonl", [b'{"text": "half a pair \\ud800 here"}', b'{"text": "a real pair \\ud83d\\ude00"}'])
+    docs, errors, _ = split(read_all(path))
+    assert [d.text for d in docs] == ["a real pair \U0001F600"]
+    assert [(e.position, e.reason) for e in errors] == [(0, "read/invalid_utf8")]
+
+
+def test_json_that_python_accepts_but_strict_parsers_refuse_is_still_read(tmp_path):
+    path = write_jsonl(tmp_path / "n.jsonl", [b'{"text": "score is missing", "score": NaN}', b"[" * 5000 + b"]" * 5000])
+    docs, errors, _ = split(read_all(path))
+    assert [d.text for d in docs] == ["score is missing"]
+    assert [(e.position, e.reason) for e in errors] == [(1, "read/invalid_json")]

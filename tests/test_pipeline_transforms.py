@@ -31,12 +31,14 @@ def test_read_documents_routes_documents_errors_and_skips(inputs):
     files = expand_inputs([str(inputs / "*")])
     with beam_pipeline() as p:
         read = p | ReadDocuments(files, ReadConfig())
-        assert_that(read.documents | beam.Map(lambda d: (d.id, d.text, d.url)),
+        assert_that(read.documents | beam.FlatMap(lambda batch: [(d.id, d.text, d.url) for d in batch]),
                     equal_to([("a1", "alpha", None), ("a2", "", None), ("urn:uuid:w1", "wet page", "https://w.example/")]),
                     label="documents")
-        assert_that(read.errors | beam.Map(lambda e: (e.reason, e.position)), equal_to([("read/invalid_json", 1)]),
-                    label="errors")
-        assert_that(read.skipped, equal_to(["warc/warcinfo"]), label="skipped")
+        assert_that(read.errors | beam.FlatMap(lambda batch: [(e.reason, e.position) for e in batch]),
+                    equal_to([("read/invalid_json", 1)]), label="errors")
+        assert_that(read.counts | beam.FlatMap(lambda counts: counts.items()),
+                    equal_to([(("read", "documents"), 2), (("errors", "read/invalid_json"), 1),
+                              (("read", "documents"), 1), (("skipped", "warc/warcinfo"), 1)]), label="counts")
 
 
 class Boom(Filter):
@@ -51,14 +53,18 @@ class Boom(Filter):
 
 
 def test_apply_filter_outputs_kept_rejected_and_errors():
-    docs = [Document(str(i), text, "s") for i, text in enumerate(["ab", "abc", "explode", "abcd"])]
+    docs = [Document(str(i), text, "s") for i, text in enumerate(["ab", "abc", "explode", "abcd", "xy"])]
     with beam_pipeline() as p:
-        result = p | beam.Create(docs) | ApplyFilter(Boom(LimitsOptions()))
-        assert_that(result.kept | beam.Map(lambda d: d.text), equal_to(["AB", "ABCD"]), label="kept")
-        assert_that(result.rejected | beam.Map(lambda r: (r.document.id, r.rejection)),
+        result = p | beam.Create([docs[:4], docs[4:]]) | ApplyFilter(Boom(LimitsOptions()))
+        assert_that(result.kept | beam.FlatMap(lambda batch: [d.text for d in batch]),
+                    equal_to(["AB", "ABCD", "XY"]), label="kept")
+        assert_that(result.rejected | beam.FlatMap(lambda batch: [(r.document.id, r.rejection) for r in batch]),
                     equal_to([("1", Rejection("boom/odd", "abc"))]), label="rejected")
-        assert_that(result.errors | beam.Map(lambda e: (e.id, e.reason, e.error)),
+        # the exception in one document does not take its batch down with it
+        assert_that(result.errors | beam.FlatMap(lambda batch: [(e.id, e.reason, e.error) for e in batch]),
                     equal_to([("2", "boom/exception", "RuntimeError: cannot handle this one")]), label="errors")
+        assert_that(result.counts | beam.FlatMap(lambda counts: counts.items()),
+                    equal_to([(("rejected", "boom/odd"), 1), (("errors", "boom/exception"), 1)]), label="counts")
 
 
 def test_limits_filter_rules():

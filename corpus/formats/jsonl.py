@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+import orjson
+
 from corpus.config import FieldNames, ReadConfig
 from corpus.document import Document, ErrorRecord, fallback_id
 
@@ -35,18 +37,30 @@ def parse_line(line: bytes, path: str, position: int, fields: FieldNames) -> Doc
         return ErrorRecord(path, position, reason, message, raw=line)
 
     try:
-        decoded = line.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return error("read/invalid_utf8", f"invalid UTF-8 at byte {err.start}: {err.reason}")
-    try:
-        obj = json.loads(decoded)
-    except json.JSONDecodeError as err:
-        return error("read/invalid_json", f"{err.msg} at column {err.colno}")
-    except RecursionError:
-        return error("read/invalid_json", "JSON nested too deeply")
+        obj = orjson.loads(line)  # strict: valid UTF-8, no lone surrogates, no NaN
+    except orjson.JSONDecodeError as strict_error:
+        obj = _lenient_parse(line, strict_error)
+        if isinstance(obj, tuple):
+            return error(*obj)
     if not isinstance(obj, dict):
         return error("read/not_an_object", f"expected a JSON object, got {type(obj).__name__}")
     return document_from_mapping(obj, path, position, fields, error, source=path)
+
+
+def _lenient_parse(line: bytes, strict_error: orjson.JSONDecodeError) -> Any:
+    """The slow path for lines orjson refuses: say why, or accept what Python's json accepts (NaN)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return ("read/invalid_utf8", f"invalid UTF-8 at byte {err.start}: {err.reason}")
+    if "surrogate" in str(strict_error):  # "\ud800" escapes half a UTF-16 pair: no UTF-8 text holds it
+        return ("read/invalid_utf8", f"a lone surrogate escape: {strict_error}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        return ("read/invalid_json", f"{err.msg} at column {err.colno}")
+    except RecursionError:
+        return ("read/invalid_json", "JSON nested too deeply")
 
 
 def document_from_mapping(obj: dict[str, Any], path: str, position: int, fields: FieldNames,
@@ -75,6 +89,8 @@ def document_from_mapping(obj: dict[str, Any], path: str, position: int, fields:
 
 
 def lookup(obj: dict[str, Any], dotted: str) -> Any:
+    if "." not in dotted:
+        return obj.get(dotted)
     value: Any = obj
     for part in dotted.split("."):
         if not isinstance(value, dict):
