@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from corpus.config import ConfigError, load_config
+from corpus.config import load_config
+from corpus.errors import ConfigError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Turn raw web crawl into training-ready pretraining data (Apache Beam).")
@@ -38,8 +39,6 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output directory.")] = False,
 ) -> None:
     """Run a pipeline. Any other --option is passed to Beam (--runner, --direct_num_workers, --project, ...)."""
-    from corpus.formats import InputError
-
     beam_args = list(ctx.args)
     if config is not None and config.startswith("-"):  # a Beam option click took for the CONFIG slot
         beam_args.insert(0, config)
@@ -49,13 +48,15 @@ def run(
         from filters.registry import build_stages
 
         build_stages(cfg)  # validate every stage section before Beam starts
-        from pipelines.run import OutputError, run as run_pipeline
+        from pipelines.run import run as run_pipeline
 
         stats = run_pipeline(cfg, input, output, beam_args, overwrite=overwrite,
                              show_progress=err_console.is_terminal)
-    except (ConfigError, InputError) as err:
-        _fail(str(err))
-    except OutputError as err:
+    except ConfigError as err:
+        hint = ("\n(Beam options take their value after '=', e.g. --project=my-project; a bare value "
+                "is read as the CONFIG argument)") if config and beam_args else ""
+        _fail(f"{err}{hint}")
+    except UsageError as err:
         _fail(str(err))
     except KeyboardInterrupt:
         _fail("interrupted; nothing was published", 130)

@@ -14,12 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from corpus.errors import ConfigError
+
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_PRESET = "full"
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used, with a message meant for the person who wrote it."""
 
 
 class Options(BaseModel):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from corpus.config import ConfigError, RunConfig, describe_validation_error
+from corpus.config import RunConfig, describe_validation_error
+from corpus.errors import ConfigError
 from filters.base import Filter
 from filters.limits import LimitsFilter
 

@@ -16,7 +16,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from corpus.config import ReadConfig
 from corpus.document import Document, ErrorRecord
-from corpus.formats import InputError, Skipped, read_records
+from corpus.errors import InputError
+from corpus.formats import Skipped, read_records
 
 BATCH_DOCS = 1000
 BATCH_CHARS = 16 * 2**20

@@ -25,15 +25,12 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
 from corpus.config import RunConfig
+from corpus.errors import OutputError
 from corpus.stats import build_stats
 from filters.registry import build_stages
 from pipelines.build import COUNTS_FILE, build_pipeline
 from pipelines.progress import Progress
 from pipelines.read import expand_inputs
-
-
-class OutputError(RuntimeError):
-    """The output location cannot be used (exists, not writable)."""
 
 
 def pipeline_options(beam_args: list[str] | tuple[str, ...]) -> tuple[PipelineOptions, Any]:

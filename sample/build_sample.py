@@ -34,13 +34,14 @@ Macros usable in page text: {{B64:<n>:<seed>}} expands to an n-character base64 
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 import random
 import re
+import struct
 import sys
 import uuid
+import zlib
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -288,7 +289,16 @@ def warc_record(headers: list[tuple[str, str]], body: bytes) -> bytes:
 
 
 def gz(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=9, mtime=0)
+    """One gzip member, with a fixed header (no name, mtime 0, OS byte 3 = Unix).
+
+    Written by hand rather than with gzip.compress() so that the header does not
+    depend on the platform's zlib build; the deflate stream itself is zlib's level 9.
+    """
+    comp = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY)
+    body = comp.compress(data) + comp.flush()
+    header = b"\x1f\x8b\x08\x00" + struct.pack("<I", 0) + b"\x02\x03"
+    trailer = struct.pack("<II", zlib.crc32(data) & 0xFFFFFFFF, len(data) & 0xFFFFFFFF)
+    return header + body + trailer
 
 
 def build_wet(docs: list[dict]) -> bytes:
@@ -369,12 +379,19 @@ def broken_lines() -> list[bytes]:
     return [truncated, latin, array]
 
 
-def build_jsonl(docs: list[dict]) -> bytes:
-    lines = [jsonl_line({"id": doc_id(d["key"]), "url": d["url"], "date": d["date"],
-                         "text": d["text"]}) for d in docs]
+def jsonl_sequence(docs: list[dict]) -> list:
+    """The JSONL file's lines in order: document dicts, and bytes for the broken lines."""
+    seq: list = list(docs)
     for pos, line in zip(BROKEN_POSITIONS, broken_lines()):
-        lines.insert(pos, line)
-    return gz(b"".join(lines))
+        seq.insert(pos, line)
+    return seq
+
+
+def build_jsonl(docs: list[dict]) -> bytes:
+    return gz(b"".join(
+        item if isinstance(item, bytes) else jsonl_line(
+            {"id": doc_id(item["key"]), "url": item["url"], "date": item["date"], "text": item["text"]})
+        for item in jsonl_sequence(docs)))
 
 
 def special_jsonl_docs() -> list[dict]:
@@ -420,10 +437,16 @@ def main(argv: list[str]) -> int:
         print(f"build_sample: {e}", file=sys.stderr)
         return 1
     if "--list" in argv:
+        # position: 1-based conversion record number in the WET file (the warcinfo
+        # record not counted), or 1-based line number in the JSONL file.
         print("file\tposition\tcategory\tkind\tduplicate_of\turl\tnote")
-        for name, group in (("wet", wet), ("jsonl", jsl)):
-            for i, d in enumerate(group):
-                print(f"{name}\t{i}\t{d['cat']}\t{d['kind']}\t{d['of']}\t{d['url']}\t{d['note']}")
+        for i, d in enumerate(wet, 1):
+            print(f"wet\t{i}\t{d['cat']}\t{d['kind']}\t{d['of']}\t{d['url']}\t{d['note']}")
+        for i, d in enumerate(jsonl_sequence(jsl), 1):
+            if isinstance(d, bytes):
+                print(f"jsonl\t{i}\tbroken\t\t\t\tdeliberately malformed line")
+            else:
+                print(f"jsonl\t{i}\t{d['cat']}\t{d['kind']}\t{d['of']}\t{d['url']}\t{d['note']}")
         return 0
     WET_OUT.write_bytes(build_wet(wet))
     JSONL_OUT.write_bytes(build_jsonl(jsl))

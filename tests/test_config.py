@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from corpus.config import ConfigError, RunConfig, load_config
+from corpus.config import RunConfig, load_config
+from corpus.errors import ConfigError
 from filters.limits import LimitsFilter
 from filters.registry import build_stages
 

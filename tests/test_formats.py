@@ -13,7 +13,8 @@ import zstandard
 from conftest import wet_record, write_jsonl
 from corpus.config import FieldNames, ReadConfig
 from corpus.document import Document, ErrorRecord, fallback_id
-from corpus.formats import InputError, Skipped, detect_format, read_records
+from corpus.errors import InputError
+from corpus.formats import Skipped, detect_format, read_records
 
 
 def read_all(path, config: ReadConfig = ReadConfig()):

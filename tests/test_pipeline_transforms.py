@@ -11,7 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from conftest import beam_pipeline, wet_record, write_jsonl
 from corpus.config import ReadConfig
 from corpus.document import Document, Rejection
-from corpus.formats import InputError
+from corpus.errors import InputError
 from filters.base import Filter
 from filters.limits import LimitsFilter, LimitsOptions
 from pipelines.apply import ApplyFilter

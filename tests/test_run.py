@@ -15,7 +15,8 @@ from conftest import wet_record, write_jsonl
 from corpus.config import load_config
 from filters import registry
 from filters.limits import LimitsFilter
-from pipelines.run import OutputError, run
+from corpus.errors import OutputError
+from pipelines.run import run
 
 IN_MEMORY = ["--direct_num_workers=1"]
 

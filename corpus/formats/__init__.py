@@ -17,12 +17,9 @@ import zstandard
 
 from corpus.config import ReadConfig
 from corpus.document import Document, ErrorRecord
+from corpus.errors import InputError
 
 FORMATS = ("jsonl", "wet", "parquet", "arrow")
-
-
-class InputError(ValueError):
-    """An input that cannot be read at all (missing, not a dataset, unknown format)."""
 
 
 @dataclass(frozen=True, slots=True)
