@@ -71,6 +71,62 @@ def run(
 
 
 @app.command()
+def inspect(
+    what: Annotated[str, typer.Argument(help="A stage name (c4, limits, ...) or a config (file or preset).")],
+    input: Annotated[list[str], typer.Option("--input", "-i", help="Local input file(s) or glob(s).")] = [],  # noqa: B006
+    set_: SetOption = [],  # noqa: B006
+    reason: Annotated[Optional[str], typer.Option(help="Show only documents rejected for this reason (or 'kept').")] = None,
+    doc_id: Annotated[Optional[str], typer.Option("--id", help="Show only this document.")] = None,
+    sample: Annotated[int, typer.Option("-n", "--sample", help="Read at most this many documents.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document, for scripts.")] = False,
+    lines: Annotated[bool, typer.Option(help="Show kept documents with their removed lines marked.")] = True,
+) -> None:
+    """Run filters without Beam on a sample and show, per document, the decision, the reason and the
+    lines each rule removed; then a table of reasons. Corpus-wide steps (URL and line dedup) run over
+    the sample only."""
+    from corpus import inspect as insp
+    from corpus.config import validate_config
+    from corpus.document import Document
+    from filters.base import run_in_memory
+    from filters.registry import FILTERS, build_stages
+
+    try:
+        if what in FILTERS:
+            cfg = validate_config({"stages": [{what: {}}]}, origin=f"stage {what!r}")
+            cfg = load_config_from(cfg, set_)
+        else:
+            cfg = load_config(what, set_)
+        stages = build_stages(cfg)
+        records = list(insp.read_local(input, cfg.read, limit=sample))
+        traces = run_in_memory(stages, [r for r in records if isinstance(r, Document)])
+    except UsageError as err:
+        _fail(str(err))
+    if doc_id is not None:
+        traces = [t for t in traces if t.input.id == doc_id]
+    if reason is not None:
+        traces = [t for t in traces if (insp.outcome(t.result)[1] or "kept") == reason]
+    if as_json:
+        for trace in traces:
+            console.print_json(data=insp.as_json(trace)) if console.is_terminal else print(json.dumps(insp.as_json(trace), ensure_ascii=False))
+        return
+    insp.render(console, traces, show_lines=lines)
+    console.print(insp.summary(traces))
+    unparsed = len(records) - sum(isinstance(r, Document) for r in records)
+    if unparsed:
+        console.print(f"{unparsed} input record(s) could not be parsed (see `corpus run` errors/)")
+
+
+def load_config_from(config, overrides):
+    """Apply --set overrides to an already validated config."""
+    from corpus.config import apply_override, validate_config
+
+    data = config.model_dump(mode="json")
+    for override in overrides:
+        apply_override(data, override, config.origin)
+    return validate_config(data, config.origin)
+
+
+@app.command()
 def validate(config: ConfigArg = None, set_: SetOption = []) -> None:  # noqa: B006
     """Check a config (every stage's options included) and print it with defaults filled in."""
     import yaml

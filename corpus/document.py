@@ -18,6 +18,8 @@ import pyarrow as pa
 # order they appear in output datasets. A stage names the ones it produces (`Filter.annotations`).
 ANNOTATIONS: dict[str, pa.DataType] = {
     "date": pa.string(),  # crawl date as given by the input (WARC-Date, a JSON `date` field), ISO 8601
+    "language": pa.string(),  # detected language code (c4: langdetect)
+    "language_score": pa.float32(),  # the detector's probability for `language`
 }
 
 # Every column is nullable in the written schema, as in the schemas `datasets` writes: a schema that

@@ -7,12 +7,15 @@ from pydantic import ValidationError
 from corpus.config import RunConfig, describe_validation_error
 from corpus.errors import ConfigError
 from filters.base import Filter
+from filters.c4 import C4
 from filters.limits import LimitsFilter
 
-FILTERS: dict[str, type[Filter]] = {f.name: f for f in (LimitsFilter,)}
+# Stage name -> class. A `Filter` runs document by document; the others (C4) are corpus-wide stages
+# whose per-document logic lives here and whose shuffles are wired in pipelines/.
+FILTERS: dict[str, type] = {stage.name: stage for stage in (LimitsFilter, C4)}
 
 
-def build_stages(config: RunConfig) -> list[Filter]:
+def build_stages(config: RunConfig) -> list:
     """The configured stages, in order, each constructed from its validated options."""
     stages = []
     for i, (name, raw) in enumerate(config.stage_items()):

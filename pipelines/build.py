@@ -12,6 +12,7 @@ from corpus.config import RunConfig
 from corpus.document import document_schema, error_schema
 from filters.base import Filter
 from pipelines.apply import ApplyFilter
+from pipelines.c4 import C4Clean
 from pipelines.read import ReadDocuments
 from pipelines.write import WriteDataset
 
@@ -42,6 +43,19 @@ def _write_counts(counts: Counter, outputs: list, path: str) -> None:
         f.write(json.dumps(payload).encode())
 
 
+# Corpus-wide stages: their Beam transforms, by stage name. Every other stage is a Filter.
+CORPUS_STAGES = {"c4": C4Clean}
+
+
+def stage_transform(stage) -> beam.PTransform:
+    return ApplyFilter(stage) if isinstance(stage, Filter) else CORPUS_STAGES[stage.name](stage)
+
+
+def _tally(category: str):
+    return lambda batch: Counter((category, record.reason if category == "errors" else record.rejection.reason)
+                                 for record in batch)
+
+
 def _document_row(doc):
     return doc.to_row()
 
@@ -50,17 +64,16 @@ def _record_row(record):
     return record.to_row()
 
 
-def build_pipeline(p: beam.Pipeline, config: RunConfig, stages: list[Filter], files: list[str],
+def build_pipeline(p: beam.Pipeline, config: RunConfig, stages: list, files: list[str],
                    directory: str, progress=None) -> None:
     read = p | "Read" >> ReadDocuments(files, config.read)
     documents = read.documents  # batches: [Document, ...]
-    rejected, errors, counts = [], [read.errors], [read.counts]
-    for flt in stages:
-        result = documents | f"Stage[{flt.name}]" >> ApplyFilter(flt)
-        documents = result.kept
-        rejected.append(result.rejected)
-        errors.append(result.errors)
-        counts.append(result.counts)
+    rejected, errors = [], [read.errors]
+    for stage in stages:
+        result = documents | f"Stage[{stage.name}]" >> stage_transform(stage)
+        documents = result["kept"]
+        rejected.append(result["rejected"])
+        errors.append(result["errors"])
     rejected = rejected | "AllRejected" >> beam.Flatten()
     errors = errors | "AllErrors" >> beam.Flatten()
 
@@ -83,8 +96,11 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, stages: list[Filter], fi
         for kind, pcoll in (("read", read.documents), ("kept", documents), ("rejected", rejected), ("errors", errors)):
             progress.attach(pcoll, kind)
 
-    # Counted where documents enter (per file) and where stages decide (per batch); the writers
-    # count what they wrote. stats.json checks that these agree.
+    # Documents in are counted per file by the reader, rejections and errors per batch where they
+    # leave, kept documents by the writer that wrote them. stats.json checks that these agree.
+    counts = [read.counts,
+              rejected | "TallyRejected" >> beam.Map(_tally("rejected")),
+              errors | "TallyErrors" >> beam.Map(_tally("errors"))]
     summaries = outputs | "AllOutputs" >> beam.Flatten() | "CollectOutputs" >> beam.combiners.ToList()
     _ = (counts
          | "AllCounts" >> beam.Flatten()

@@ -75,7 +75,8 @@ def _dataset_files(path: str) -> list[str] | None:
 
 
 class ParseFile(beam.DoFn):
-    """One input file -> batches of documents (main), batches of ``errors``, and its ``counts``."""
+    """One input file -> batches of documents (main), batches of ``errors``, and its ``counts``
+    (documents read, non-document records skipped; errors are counted where they are written)."""
 
     def __init__(self, config: ReadConfig) -> None:
         self.config = config
@@ -89,9 +90,7 @@ class ParseFile(beam.DoFn):
         try:
             raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
         except (OSError, beam.io.filesystem.BeamIOError) as err:
-            counts["errors", "read/unreadable"] += 1
             yield beam.pvalue.TaggedOutput("errors", [ErrorRecord(path, None, "read/unreadable", str(err))])
-            yield beam.pvalue.TaggedOutput("counts", counts)
             return
         batch: list[Document] = []
         errors: list[ErrorRecord] = []
@@ -107,7 +106,6 @@ class ParseFile(beam.DoFn):
                 elif isinstance(record, Skipped):
                     counts["skipped", record.kind] += 1
                 else:
-                    counts["errors", record.reason] += 1
                     errors.append(record)
         if batch:
             yield self._flush(batch, counts)

@@ -10,6 +10,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample"
+LIMITS_ONLY = ROOT / "tests" / "configs" / "limits_only.yaml"  # foundation tests: no corpus-wide stage
 # ../shared beside the checkout (CI lays a copy there); CORPUS_SHARED overrides.
 SHARED = Path(os.environ.get("CORPUS_SHARED", ROOT.parent / "shared"))
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import wet_record, write_jsonl
+from conftest import LIMITS_ONLY, wet_record, write_jsonl
 from corpus.config import load_config
 from filters import registry
 from filters.limits import LimitsFilter
@@ -39,7 +39,7 @@ def corpus_dir(tmp_path):
 
 
 def config(*overrides):
-    return load_config("full", ["limits.max_chars=2000", *overrides])
+    return load_config(LIMITS_ONLY, overrides)
 
 
 def read_dataset(path: Path) -> list[dict]:
@@ -56,7 +56,7 @@ def test_run_accounts_for_every_input_document(corpus_dir, tmp_path):
     assert stats["stages"] == [{"name": "limits", "in": 72, "kept": 70, "errors": {},
                                 "rejected": {"limits/empty": 1, "limits/too_long": 1}}]
     assert stats["inputs"]["files"] == 4 and stats["seed"] == 0
-    assert stats["config"]["stages"] == [{"limits": {"max_chars": 2000, "min_chars": 1, "max_line_chars": 0}}]
+    assert stats["config"]["stages"] == [{"limits": {"max_chars": 2000}}]
     assert {"apache-beam", "pyarrow", "python"} <= set(stats["versions"])
     assert json.loads((out / "stats.json").read_text()) == stats
 
@@ -132,7 +132,7 @@ class _BrokenSetup(LimitsFilter):
 
 def test_a_failed_run_publishes_nothing(corpus_dir, tmp_path, monkeypatch):
     monkeypatch.setitem(registry.FILTERS, "broken", _BrokenSetup)
-    cfg = load_config("full", ["limits.max_chars=2000"]).model_copy(update={"stages": [{"broken": {}}]})
+    cfg = config().model_copy(update={"stages": [{"broken": {}}]})
     with pytest.raises(Exception, match="model file is corrupt"):
         run(cfg, [str(corpus_dir / "*")], str(tmp_path / "out"), IN_MEMORY)
     assert list(tmp_path.iterdir()) == [corpus_dir]  # no output, no staging directory left behind
