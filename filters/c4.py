@@ -62,7 +62,8 @@ class C4Options(Options):
     # Re-apply the reference WET splitter's text rules (strip lines; drop blank lines and lines
     # starting with WARC / Content- / CONTENT-). Harmless on text that is already clean.
     wet_text_rules: bool = True
-    # split_wet_file drops pages without a URL or a WARC-Date; set false for inputs that have none.
+    # split_wet_file drops pages without a URL or a WARC-Date (2.2.0's splitter: without a URL);
+    # set false for inputs that have neither.
     require_url_and_date: bool = True
     max_page_chars: float = Field(default=MAX_PAGE_CHARS, gt=0)
     dedupe_urls: bool = True
@@ -127,7 +128,7 @@ def count_sentences(text: str, tokenizer, at_least: int | None = None) -> int:
     Punkt breaks only after ``.``, ``?`` or ``!`` followed by more text, so a line with none of them
     before its last character is one sentence, without running Punkt.
     """
-    if not text:
+    if not text or text.isspace():
         return 0
     if _SENTENCE_END_CHARS.isdisjoint(text[:-1]):
         return 1
@@ -218,10 +219,15 @@ def page_line_hashes(text: str, c4_version: str = "3.1.0") -> set[bytes]:
     return {line_hash(line, c4_version) for line in text.split("\n")}
 
 
-def keeper_rank(url: str | None, doc_id: str) -> tuple[bytes, str]:
-    """Which page keeps a repeated line: the smallest md5 of the URL (Top.PerKey(1, key=_hash_text,
-    reverse=True) over URLs), hashed "to avoid biasing by domain"; the id breaks ties deterministically."""
-    return hashlib.md5((url or "").encode("utf-8")).digest(), doc_id
+def keeper_rank(url: str | None, doc_id: str, c4_version: str = "3.1.0") -> tuple[bytes, str]:
+    """Which page keeps a repeated line: the smallest md5 of its URL, hashed "to avoid biasing by
+    domain" (3.1.0: Top.PerKey(1, key=_hash_text, reverse=True) over ``page.url``; 2.2.0:
+    _emit_line_to_urls's min over the *normalised* URL, the key pages carried after URL dedup).
+    The id breaks ties deterministically."""
+    url = url or ""
+    if c4_version == "2.2.0":
+        url = normalize_url(url)
+    return hashlib.md5(url.encode("utf-8")).digest(), doc_id
 
 
 def remove_repeated_lines(text: str, kept_hashes: set[bytes], c4_version: str = "3.1.0",
@@ -335,7 +341,7 @@ class C4PageRules(_C4Step):
                 return self.reject("no_url")
             if not text:
                 return self.reject("no_content")
-            if not doc.annotations.get("date"):
+            if not doc.annotations.get("date") and self.options.c4_version != "2.2.0":
                 return self.reject("no_timestamp")
         elif not text:
             return self.reject("no_content")
@@ -376,8 +382,8 @@ class C4Language(_C4Step):
             return self.reject("low_language_confidence", f"{lang} {prob:.4f}")
         if self.options.language and lang != self.options.language:
             return self.reject("wrong_language", f"{lang} {prob:.4f}")
-        doc.annotations.update(language=lang, language_score=prob)
-        return doc
+        return Document(doc.id, doc.text, doc.source, doc.url,
+                        {**doc.annotations, "language": lang, "language_score": prob})
 
 
 class C4Badwords(_C4Step):
@@ -464,7 +470,7 @@ class C4:
         if o.dedupe_lines:
             keeper: dict[bytes, tuple[bytes, str]] = {}
             for trace in alive():
-                rank = keeper_rank(trace.result.url, trace.result.id)
+                rank = keeper_rank(trace.result.url, trace.result.id, o.c4_version)
                 for h in page_line_hashes(trace.result.text, o.c4_version):
                     if h not in keeper or rank < keeper[h]:
                         keeper[h] = rank

@@ -84,7 +84,7 @@ class RemoveRepeatedLines(beam.PTransform):
             batches
             # line hash -> (md5 of url, page id), once per distinct line of each page
             | "EmitLineHashes" >> beam.FlatMap(lambda batch: [
-                (h, keeper_rank(d.url, d.id)) for d in batch for h in page_line_hashes(d.text, version)])
+                (h, keeper_rank(d.url, d.id, version)) for d in batch for h in page_line_hashes(d.text, version)])
             | "ChooseKeeper" >> beam.CombinePerKey(min)
             # page id -> line hash it keeps
             | "ByKeeper" >> beam.MapTuple(lambda line, rank: (rank[1], line)))
