@@ -168,7 +168,8 @@ def clean_page(text: str, tokenizer, options: C4Options = C4Options(), badwords:
 
     for line in text.splitlines():
         line = line.strip()
-        if any(len(word) > options.max_word_length for word in line.split()):
+        # (a line no longer than the limit cannot hold a longer word: skip the split)
+        if len(line) > options.max_word_length and any(len(w) > options.max_word_length for w in line.split()):
             drop(line, "too_long_word")
             continue
         line = CITATION_REGEX.sub("", line)
