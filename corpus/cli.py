@@ -152,6 +152,40 @@ def stats(output: Annotated[Path, typer.Argument(help="A run's output directory.
     console.print(summary_table(json.loads(path.read_text())))
 
 
+tokenizer_app = typer.Typer(no_args_is_help=True, help="SentencePiece tokenizers with T5's conventions.")
+app.add_typer(tokenizer_app, name="tokenizer")
+
+
+@tokenizer_app.command("train")
+def tokenizer_train(
+    input: Annotated[list[str], typer.Option("--input", "-i", help="Local input file(s), glob(s) or dataset directories.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for spm.model and spm.json.")],
+    vocab_size: Annotated[int, typer.Option(help="Trained pieces (T5: 32000); the extra ids come on top.")] = 32000,
+    extra_ids: Annotated[int, typer.Option(help="Sentinels appended after the vocabulary, as seqio does.")] = 100,
+    sample: Annotated[int, typer.Option(help="Train on this many documents: those whose id hashes lowest.")] = 100_000,
+) -> None:
+    """Train a unigram SentencePiece model (pad=0, eos=1, unk=2, no BOS) on a deterministic sample."""
+    from corpus import tokenizer
+    from corpus.config import ReadConfig
+    from corpus.document import Document
+    from corpus.inspect import read_local
+
+    try:
+        docs = [r for r in read_local(input, ReadConfig()) if isinstance(r, Document)]
+    except UsageError as err:
+        _fail(str(err))
+    texts = tokenizer.training_sample(((d.id, d.text) for d in docs), sample)
+    if not texts:
+        _fail("no documents to train on")
+    model = tokenizer.train(texts, vocab_size)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "spm.model").write_bytes(model)
+    (output / "spm.json").write_text(tokenizer.metadata(model, extra_ids, trained_on_documents=len(texts)))
+    vocab = tokenizer.Vocabulary(model, extra_ids)
+    console.print(f"{output / 'spm.model'}: {vocab.vocab_size:,} ids ({vocab.vocab_size - extra_ids:,} pieces + "
+                  f"{extra_ids} extra ids; <extra_id_0> = {vocab.sentinel(0)}), trained on {len(texts):,} documents")
+
+
 def _last_line(err: BaseException) -> str:
     lines = [line for line in str(err).strip().splitlines() if line.strip()]
     return lines[-1][:500] if lines else repr(err)
