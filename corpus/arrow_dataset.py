@@ -79,8 +79,9 @@ def shard_of(row: dict[str, Any], num_shards: int) -> int:
 
 
 def row_bytes(row: dict[str, Any]) -> int:
-    """A cheap, deterministic size estimate used to choose the number of shards."""
-    return sum(len(v) for v in row.values() if isinstance(v, (str, bytes))) + 8 * len(row)
+    """A cheap, deterministic size estimate used to choose the number of shards (lists: of ids)."""
+    return sum(len(v) * (4 if isinstance(v, list) else 1) for v in row.values()
+               if isinstance(v, (str, bytes, list))) + 8 * len(row)
 
 
 def row_order(row: dict[str, Any]) -> tuple:

@@ -52,6 +52,24 @@ class OutputConfig(Options):
     write_rejected: bool = True
 
 
+class T5Config(Options):
+    """T5 span-corruption examples (``c4_v220_span_corruption``) from the documents a run keeps."""
+
+    # A SentencePiece model (path or URL). null: train one in the run on the kept documents.
+    tokenizer: str | None = None
+    train_vocab_size: int = Field(default=32000, gt=3)  # trained pieces, when training (T5: 32,000)
+    train_sample_docs: int = Field(default=100_000, gt=0)  # the documents whose ids hash lowest
+    extra_ids: int = Field(default=100, ge=0)  # sentinels after the vocabulary, <extra_id_i> = size-1-i
+    inputs_length: int = Field(default=512, gt=1)  # random_spans_helper(512) = 568 tokens, 114 targets
+    noise_density: float = Field(default=0.15, gt=0, lt=1)
+    mean_noise_span_length: float = Field(default=3.0, ge=1)
+    random_roll: bool = False
+    chunk_max_tokens: int = Field(default=65536, gt=0)  # select_random_chunk(max_length=65536)
+    docs_per_group: int = Field(default=128, gt=0)  # reduce_concat_tokens(batch_size=128)
+    # Also write tokens/: each document's ids + EOS, for decoder-only (GPT-style) trainers.
+    decoder_only: bool = False
+
+
 class RunConfig(Options):
     seed: int = 0
     read: ReadConfig = ReadConfig()
@@ -59,6 +77,8 @@ class RunConfig(Options):
     # validated by the registry of stages (``filters.registry.build_stages``).
     stages: list[dict[str, dict[str, Any] | None]] = Field(default_factory=list)
     output: OutputConfig = OutputConfig()
+    # Training examples from the kept documents (null: documents only).
+    t5: T5Config | None = None
     # Where the config came from, for error messages and stats.json.
     origin: str = Field(default="<defaults>", exclude=True)
 

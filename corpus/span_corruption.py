@@ -61,8 +61,9 @@ _PHILOX_ROUNDS = 10
 _SEED_SCRAMBLE_KEY = (0x3EC8F720, 0x02461E29)  # stateless_random_ops.cc GenerateKey
 _MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
-# Draws of at most this many Philox blocks run on Python ints: faster than NumPy's per-call cost.
-_SMALL_DRAW_BLOCKS = 2
+# Draws of at most this many Philox blocks run on Python ints: below this, NumPy's per-call
+# overhead (about 100 array operations per Philox call) costs more than the arithmetic.
+_SMALL_DRAW_BLOCKS = 8
 
 Key = tuple[int, int]  # Philox key: two uint32 words
 Counter = tuple[int, int, int, int]  # Philox counter: 128 bits as four uint32 words, low word first
@@ -81,29 +82,24 @@ def _philox_block(counter: Counter, key: Key) -> Counter:
     return c0, c1, c2, c3
 
 
-def _philox_blocks(counter: Counter, key: Key, num_blocks: int) -> np.ndarray:
-    """Philox output for counters counter, counter+1, ..., as a (num_blocks, 4) uint32 array.
+def _philox(counter_lo: np.ndarray, counter_hi: np.ndarray, key0: np.ndarray, key1: np.ndarray) -> np.ndarray:
+    """Philox4x32-10 of many blocks at once: (n, 4) uint32 words.
 
-    Block i is what TensorFlow's generator returns after ``Skip(i)``: the 128-bit counter plus i.
+    Each block has its own 128-bit counter (two uint64 halves) and its own key (two uint32 words
+    held in uint64), so blocks drawn with different seeds share one pass of array operations.
     """
-    if num_blocks <= _SMALL_DRAW_BLOCKS:
-        blocks = [_philox_block(_counter_plus(counter, i), key) for i in range(num_blocks)]
-        return np.array(blocks, dtype=np.uint32).reshape(num_blocks, 4)
     u64 = np.uint64
-    base_lo = counter[0] | counter[1] << 32
-    base_hi = counter[2] | counter[3] << 32
-    lo = np.arange(num_blocks, dtype=u64) + u64(base_lo)  # wraps mod 2**64
-    hi = u64(base_hi) + (lo < u64(base_lo)).astype(u64)  # carry into the high 64 bits
     mask, shift = u64(_MASK32), u64(32)
-    c0, c1, c2, c3 = lo & mask, lo >> shift, hi & mask, hi >> shift
+    rounds = np.arange(_PHILOX_ROUNDS, dtype=u64)[:, None]
+    round_key0 = (key0 + rounds * u64(_PHILOX_W0)) & mask  # (rounds, n): the key raised each round
+    round_key1 = (key1 + rounds * u64(_PHILOX_W1)) & mask
+    c0, c1, c2, c3 = counter_lo & mask, counter_lo >> shift, counter_hi & mask, counter_hi >> shift
     m0, m1 = u64(_PHILOX_M0), u64(_PHILOX_M1)
-    k0, k1 = key
-    for _ in range(_PHILOX_ROUNDS):
+    for r in range(_PHILOX_ROUNDS):
         p0 = m0 * c0  # 32 x 32 -> 64 bits: exact in uint64
         p1 = m1 * c2
-        c0, c1, c2, c3 = (p1 >> shift) ^ c1 ^ u64(k0), p1 & mask, (p0 >> shift) ^ c3 ^ u64(k1), p0 & mask
-        k0 = (k0 + _PHILOX_W0) & _MASK32
-        k1 = (k1 + _PHILOX_W1) & _MASK32
+        c0, c1, c2, c3 = ((p1 >> shift) ^ c1 ^ round_key0[r], p1 & mask,
+                          (p0 >> shift) ^ c3 ^ round_key1[r], p0 & mask)
     return np.stack([c0, c1, c2, c3], axis=1).astype(np.uint32)
 
 
@@ -138,27 +134,63 @@ def seed_to_key_counter(seed) -> tuple[Key, Counter]:
     return (mix[0], mix[1]), (0, 0, mix[2], mix[3])
 
 
-def random_bits(seed, num_words: int) -> np.ndarray:
-    """The first ``num_words`` uint32 words a stateless op with this seed consumes, in order.
+def random_bits_many(seeds: Sequence, num_words: Sequence[int]) -> list[np.ndarray]:
+    """For each seed, the first ``num_words`` uint32 words a stateless op with it consumes.
 
     TensorFlow's ``FillPhiloxRandom`` gives output group g the generator skipped by g blocks, so
-    the words are simply block 0's four words, then block 1's, ...: independent of threading.
+    a draw's words are block 0's four words, then block 1's, ... of its seed's key and counter,
+    independent of threading. All the seeds' blocks are computed in one vectorised pass.
     """
-    key, counter = seed_to_key_counter(seed)
-    return _philox_blocks(counter, key, -(-num_words // 4)).reshape(-1)[:num_words]
+    keys_counters = [seed_to_key_counter(seed) for seed in seeds]
+    num_blocks = [-(-int(n) // 4) for n in num_words]
+    if sum(num_blocks) <= _SMALL_DRAW_BLOCKS:
+        blocks = [np.array([_philox_block(_counter_plus(counter, i), key) for i in range(n)],
+                           dtype=np.uint32).reshape(n, 4)
+                  for (key, counter), n in zip(keys_counters, num_blocks)]
+    else:
+        blocks = _philox_draws(keys_counters, num_blocks)
+    return [b.reshape(-1)[:n] for b, n in zip(blocks, num_words)]
+
+
+def _philox_draws(keys_counters: list[tuple[Key, Counter]], num_blocks: list[int]) -> list[np.ndarray]:
+    """Blocks 0 .. n-1 of each (key, counter), all computed in one ``_philox`` pass."""
+    u64 = np.uint64
+    counts = np.array(num_blocks, dtype=np.int64)
+    draw = np.repeat(np.arange(counts.size), counts)  # per block: the draw it belongs to ...
+    index = (np.arange(counts.sum()) - (np.cumsum(counts) - counts)[draw]).astype(u64)  # ... its place in it
+    table = np.array([(c[0] | c[1] << 32, c[2] | c[3] << 32, k[0], k[1]) for k, c in keys_counters],
+                     dtype=u64).reshape(-1, 4)
+    base_lo, base_hi, key0, key1 = table[draw].T
+    counter_lo = base_lo + index  # block i of a draw: its counter plus i, wrapping mod 2**64 ...
+    counter_hi = base_hi + (counter_lo < base_lo).astype(u64)  # ... with the carry into the high half
+    return np.split(_philox(counter_lo, counter_hi, key0, key1), np.cumsum(counts)[:-1])
+
+
+def random_bits(seed, num_words: int) -> np.ndarray:
+    """The first ``num_words`` uint32 words a stateless op with this seed consumes, in order."""
+    return random_bits_many([seed], [num_words])[0]
+
+
+def _bits_to_float32(bits: np.ndarray) -> np.ndarray:
+    """random_distributions.h ``Uint32ToFloat``: the low 23 bits of a word become the mantissa of a
+    float in [1, 2), minus 1.0f."""
+    floats = ((bits & np.uint32(0x7FFFFF)) | np.uint32(0x3F800000)).view(np.float32)
+    return floats - np.float32(1.0)
+
+
+def stateless_uniform_many(seeds: Sequence, sizes: Sequence[int]) -> list[np.ndarray]:
+    """``[tf.random.stateless_uniform([n], seed) for seed, n in zip(seeds, sizes)]`` in one pass."""
+    return [_bits_to_float32(bits) for bits in random_bits_many(seeds, sizes)]
 
 
 def stateless_uniform(shape, seed) -> np.ndarray:
     """``tf.random.stateless_uniform(shape, seed)``: float32 in [0, 1).
 
-    random_distributions.h ``Uint32ToFloat``: the low 23 bits of a word become the mantissa of a
-    float in [1, 2), minus 1.0f. (With the default minval 0 and maxval 1, the Python wrapper's
-    ``rnd * (maxval - minval) + minval`` leaves the value unchanged.)
+    (With the default minval 0 and maxval 1, the Python wrapper's ``rnd * (maxval - minval) +
+    minval`` leaves the kernel's values unchanged.)
     """
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    bits = random_bits(seed, int(np.prod(shape, dtype=np.int64)))
-    floats = ((bits & np.uint32(0x7FFFFF)) | np.uint32(0x3F800000)).view(np.float32)
-    return (floats - np.float32(1.0)).reshape(shape)
+    return _bits_to_float32(random_bits(seed, int(np.prod(shape, dtype=np.int64)))).reshape(shape)
 
 
 def stateless_uniform_int(shape, seed, maxval: int, minval: int = 0) -> np.ndarray:
@@ -190,15 +222,17 @@ def stateless_split(seed, num: int = 2) -> np.ndarray:
 
 
 def stateless_shuffle(values: np.ndarray, seed) -> np.ndarray:
-    """seqio ``stateless_shuffle``: ``gather(values, argsort(stateless_uniform(len(values))))``.
-
-    TF's argsort is stable (sort_ops.py: ``top_k`` of the negated floats, equal values in index
-    order), so ties between float32 draws, which happen, resolve exactly as NumPy's stable sort.
-    """
+    """seqio ``stateless_shuffle``: ``gather(values, argsort(stateless_uniform(len(values))))``."""
     values = np.asarray(values)
+    return _shuffle_by(values, stateless_uniform(values.size, seed))
+
+
+def _shuffle_by(values: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """``values`` ordered by their float32 draws. TF's argsort is stable (sort_ops.py: ``top_k`` of
+    the negated floats keeps equal values in index order), so ties between float32 draws, which
+    do happen, resolve exactly as in NumPy's stable sort."""
     flat = values.reshape(-1)
-    order = np.argsort(stateless_uniform(flat.size, seed), kind="stable")
-    return flat[order].reshape(values.shape)
+    return flat[np.argsort(uniforms, kind="stable")].reshape(values.shape)
 
 
 # --- Lengths ----------------------------------------------------------------------------------
@@ -310,14 +344,15 @@ def span_corruption_lengths(inputs_length: int, targets_length: int | None = Non
 # --- The noise mask ---------------------------------------------------------------------------
 
 
-def _random_segmentation(num_items: int, num_segments: int, seed) -> np.ndarray:
+def _random_segmentation(num_items: int, num_segments: int, uniforms: np.ndarray) -> np.ndarray:
     """``_random_segmentation``: split ``num_items`` into ``num_segments`` random positive lengths.
 
     Shuffle a vector of num_items - 1 flags whose first num_segments - 1 are set, prepend a zero;
-    the set flags mark where a new segment starts.
+    the set flags mark where a new segment starts. ``uniforms`` is the draw the reference's
+    ``seqio.stateless_shuffle(flags, seed)`` makes: ``stateless_uniform(num_items - 1, seed)``.
     """
     flags = (np.arange(num_items - 1) < num_segments - 1).astype(np.int32)
-    first_in_segment = np.concatenate([[0], stateless_shuffle(flags, seed)])
+    first_in_segment = np.concatenate([[0], _shuffle_by(flags, uniforms)])
     segment_id = np.cumsum(first_in_segment)
     return np.bincount(segment_id)  # segment_sum of ones: the length of each segment
 
@@ -329,9 +364,12 @@ def random_spans_noise_mask(length: int, noise_density: float, seeds,
 
     ``seeds`` are two seed pairs (shape (2, 2)): the first segments the noise tokens, the second
     the non-noise tokens. Spans alternate non-noise, noise, ..., so without roll the mask starts
-    with non-noise and ends with noise. ``random_roll`` rotates it by a random offset drawn with
-    the seed (seeds[0][0] + seeds[1][1], seeds[0][1] - seeds[1][0]) (wrapping in the seeds' dtype)
-    from [0, max(length, 2)).
+    with non-noise and ends with noise. ``random_roll`` (off in T5's ``span_corruption``) rotates
+    it by a random offset drawn with the seed (seeds[0][0] + seeds[1][1], seeds[0][1] - seeds[1][0])
+    (wrapping in the seeds' dtype) from [0, max(length, 2)). A rotated mask may start with noise;
+    the reference's sentinels then no longer pair up (the inputs' <extra_id_0> replaces the first
+    noise span, the targets open with that span's tokens and their <extra_id_0> stands for the
+    first non-noise span), and a span cut by the wrap-around needs one more sentinel. Kept as is.
     """
     if noise_density == 0.0:
         return np.zeros(length, dtype=bool)
@@ -345,8 +383,11 @@ def random_spans_noise_mask(length: int, noise_density: float, seeds,
         raise ValueError(f"{num_noise_spans} noise spans do not fit {num_noise_tokens} noise and "
                          f"{num_nonnoise_tokens} non-noise tokens (noise_density={noise_density}, "
                          f"mean_noise_span_length={mean_noise_span_length})")
-    noise_span_lengths = _random_segmentation(num_noise_tokens, num_noise_spans, seeds[0])
-    nonnoise_span_lengths = _random_segmentation(num_nonnoise_tokens, num_noise_spans, seeds[1])
+    # The two shuffles' draws (seeds[0] for noise, seeds[1] for non-noise), made in one pass.
+    noise_uniforms, nonnoise_uniforms = stateless_uniform_many(
+        seeds, [num_noise_tokens - 1, num_nonnoise_tokens - 1])
+    noise_span_lengths = _random_segmentation(num_noise_tokens, num_noise_spans, noise_uniforms)
+    nonnoise_span_lengths = _random_segmentation(num_nonnoise_tokens, num_noise_spans, nonnoise_uniforms)
     interleaved_span_lengths = np.stack([nonnoise_span_lengths, noise_span_lengths], axis=1).reshape(-1)
     # The reference marks span starts and takes the parity of their running count; repeating the
     # alternating pattern by the span lengths gives the same mask.
@@ -387,7 +428,8 @@ def noise_span_to_unique_sentinel(tokens: np.ndarray, noise_mask: np.ndarray, vo
     return out[~subsequent_noise_tokens]
 
 
-def nonnoise_span_to_unique_sentinel(tokens: np.ndarray, noise_mask: np.ndarray, vocab_size: int) -> np.ndarray:
+def nonnoise_span_to_unique_sentinel(tokens: np.ndarray, noise_mask: np.ndarray,
+                                     vocab_size: int) -> np.ndarray:
     """``nonnoise_span_to_unique_sentinel``: the same with the mask inverted (the targets)."""
     return noise_span_to_unique_sentinel(tokens, ~np.asarray(noise_mask, dtype=bool), vocab_size)
 

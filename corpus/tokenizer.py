@@ -121,11 +121,14 @@ class Vocabulary:
         return " ".join(p for p in parts if p)
 
 
+def sample_key(doc_id: str) -> bytes:
+    return hashlib.sha1(doc_id.encode("utf-8", "surrogatepass")).digest()
+
+
 def training_sample(docs: Iterable[tuple[str, str]], size: int) -> list[str]:
     """The texts of the ``size`` documents whose ids hash lowest, in that order: the same sample
     whatever order or sharding the documents arrive in."""
-    ranked = heapq.nsmallest(size, ((hashlib.sha1(doc_id.encode()).digest(), text) for doc_id, text in docs))
-    return [text for _, text in ranked]
+    return [text for _, text in heapq.nsmallest(size, ((sample_key(doc_id), text) for doc_id, text in docs))]
 
 
 def train(texts: Iterable[str], vocab_size: int, *, character_coverage: float = 0.9995,

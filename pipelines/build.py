@@ -14,6 +14,7 @@ from filters.base import Filter
 from pipelines.apply import ApplyFilter
 from pipelines.c4 import C4Clean
 from pipelines.read import ReadDocuments
+from pipelines.t5 import SpanCorruption
 from pipelines.write import WriteDataset
 
 COUNTS_FILE = "_counts.json"  # the pipeline's own tally, turned into stats.json by the launcher
@@ -87,6 +88,9 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, stages: list, files: lis
             FileSystems.join(directory, "errors"), error_schema(), out.max_shard_bytes, name="errors",
             to_row=_record_row),
     ]
+    if config.t5 is not None:
+        outputs.append(documents | "T5SpanCorruption" >> SpanCorruption(config.t5, config.seed, directory,
+                                                                         out.max_shard_bytes))
     if out.write_rejected:
         outputs.append(rejected | "WriteRejected" >> WriteDataset(
             FileSystems.join(directory, "rejected"), document_schema(annotations, rejected=True),
