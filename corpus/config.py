@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from corpus.errors import ConfigError
 
@@ -68,6 +68,16 @@ class T5Config(Options):
     docs_per_group: int = Field(default=128, gt=0)  # reduce_concat_tokens(batch_size=128)
     # Also write tokens/: each document's ids + EOS, for decoder-only (GPT-style) trainers.
     decoder_only: bool = False
+
+    @model_validator(mode="after")
+    def _enough_sentinels(self) -> "T5Config":
+        """Refuse settings whose examples can need more sentinels than there are extra ids (T5's
+        100 extra ids run out from inputs_length 1810 on)."""
+        from corpus.span_corruption import span_corruption_lengths
+
+        span_corruption_lengths(self.inputs_length, None, self.noise_density, self.mean_noise_span_length,
+                                self.random_roll, self.extra_ids)
+        return self
 
 
 class RunConfig(Options):

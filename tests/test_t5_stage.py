@@ -123,3 +123,30 @@ def test_seed_pairs_come_from_stable_keys():
     assert (seed_pair(0, "noise", 3, 1) == seed_pair(0, "noise", 3, 1)).all()
     assert not (seed_pair(0, "noise", 3, 1) == seed_pair(1, "noise", 3, 1)).all()
     assert seed_pair(0, "chunk", "x").dtype == np.int64
+
+
+def test_pytorch_dataloader_split_by_rank_covers_every_example_once(out):
+    import torch
+    from corpus.loading import examples_for_rank, pad_batch
+
+    seen = []
+    for rank in range(3):
+        loader = torch.utils.data.DataLoader(examples_for_rank(str(out / "examples"), rank, 3), batch_size=8,
+                                             collate_fn=pad_batch)
+        ids = []
+        for batch in loader:
+            assert batch["inputs"].dtype == torch.long and batch["inputs"].shape[1] <= 512
+            assert (batch["inputs"][:, 0] != 0).all()  # padding only ever follows the tokens
+            ids += batch["id"]
+        seen.append(ids)
+    everything = datasets.load_from_disk(str(out / "examples"))["id"]
+    assert sorted(sum(seen, [])) == sorted(everything)  # nothing missing
+    assert sum(map(len, seen)) == len(set(sum(seen, [])))  # no overlap between ranks
+
+
+def test_settings_that_need_more_sentinels_than_extra_ids_are_refused():
+    from corpus.errors import ConfigError
+
+    assert t5_config("t5.inputs_length=1809").t5.inputs_length == 1809
+    with pytest.raises(ConfigError, match="needs up to 101 sentinels but the vocabulary has 100 extra ids"):
+        t5_config("t5.inputs_length=1810")
