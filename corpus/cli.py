@@ -109,7 +109,10 @@ def inspect(
         for trace in traces:
             console.print_json(data=insp.as_json(trace)) if console.is_terminal else print(json.dumps(insp.as_json(trace), ensure_ascii=False))
         return
-    insp.render(console, traces, show_lines=lines)
+    if what == "dedup":
+        insp.render_clusters(console, traces)
+    else:
+        insp.render(console, traces, show_lines=lines)
     console.print(insp.summary(traces))
     unparsed = len(records) - sum(isinstance(r, Document) for r in records)
     if unparsed:

@@ -20,6 +20,7 @@ ANNOTATIONS: dict[str, pa.DataType] = {
     "date": pa.string(),  # crawl date as given by the input (WARC-Date, a JSON `date` field), ISO 8601
     "language": pa.string(),  # detected language code (c4: langdetect)
     "language_score": pa.float32(),  # the detector's probability for `language`
+    "cluster_id": pa.string(),  # dedup: the near-duplicate cluster a surviving document represents
 }
 
 # Every column is nullable in the written schema, as in the schemas `datasets` writes: a schema that

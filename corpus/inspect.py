@@ -93,6 +93,37 @@ def render(console, traces, show_lines: bool = True) -> None:
             console.print()
 
 
+def render_clusters(console, traces, max_diff_lines: int = 24) -> None:
+    """Duplicates side by side: each survivor, then every document dropped as its copy, with a diff
+    of the copy against the survivor (``corpus inspect dedup``)."""
+    import difflib
+
+    from rich.text import Text
+
+    by_id = {t.input.id: t for t in traces}
+    copies: dict[str, list] = {}
+    for trace in traces:
+        decision, reason, detail = outcome(trace.result)
+        if decision == "rejected" and reason.startswith("dedup/") and detail:
+            copies.setdefault(detail.split()[0], []).append(trace)
+    for survivor_id, members in sorted(copies.items()):
+        survivor = by_id.get(survivor_id)
+        console.print(Text(f"✓ survivor {survivor_id}  {survivor.input.url or '' if survivor else ''}", style="bold green"))
+        base = (survivor.input.text if survivor else "").splitlines()
+        for trace in members:
+            _, reason, detail = outcome(trace.result)
+            console.print(Text(f"  ✗ {trace.input.id}  {reason}  {' '.join(detail.split()[1:])}", style="yellow"))
+            diff = list(difflib.unified_diff(base, trace.input.text.splitlines(), lineterm="", n=0))[2:]
+            for line in diff[:max_diff_lines]:
+                style = "red" if line.startswith("-") else "green" if line.startswith("+") else "dim"
+                console.print(Text("      " + _clip(line, _LINE_WIDTH), style=style))
+            if len(diff) > max_diff_lines:
+                console.print(Text(f"      … {len(diff) - max_diff_lines} more diff lines", style="dim"))
+            if not diff:
+                console.print(Text("      (identical lines)", style="dim"))
+        console.print()
+
+
 def summary(traces):
     from rich.table import Table
 

@@ -8,11 +8,12 @@ from corpus.config import RunConfig, describe_validation_error
 from corpus.errors import ConfigError
 from filters.base import Filter
 from filters.c4 import C4
+from filters.dedup import Dedup
 from filters.limits import LimitsFilter
 
 # Stage name -> class. A `Filter` runs document by document; the others (C4) are corpus-wide stages
 # whose per-document logic lives here and whose shuffles are wired in pipelines/.
-FILTERS: dict[str, type] = {stage.name: stage for stage in (LimitsFilter, C4)}
+FILTERS: dict[str, type] = {stage.name: stage for stage in (LimitsFilter, C4, Dedup)}
 
 
 def build_stages(config: RunConfig) -> list:

@@ -13,6 +13,7 @@ from corpus.document import document_schema, error_schema
 from filters.base import Filter
 from pipelines.apply import ApplyFilter
 from pipelines.c4 import C4Clean
+from pipelines.dedup import DedupStage
 from pipelines.read import ReadDocuments
 from pipelines.t5 import SpanCorruption
 from pipelines.write import WriteDataset
@@ -45,11 +46,17 @@ def _write_counts(counts: Counter, outputs: list, path: str) -> None:
 
 
 # Corpus-wide stages: their Beam transforms, by stage name. Every other stage is a Filter.
-CORPUS_STAGES = {"c4": C4Clean}
+CORPUS_STAGES = {
+    "c4": lambda stage, directory, output: C4Clean(stage),
+    "dedup": lambda stage, directory, output: DedupStage(stage, FileSystems.join(directory, "clusters"),
+                                                         output.max_shard_bytes),
+}
 
 
-def stage_transform(stage) -> beam.PTransform:
-    return ApplyFilter(stage) if isinstance(stage, Filter) else CORPUS_STAGES[stage.name](stage)
+def stage_transform(stage, directory: str, output) -> beam.PTransform:
+    if isinstance(stage, Filter):
+        return ApplyFilter(stage)
+    return CORPUS_STAGES[stage.name](stage, directory, output)
 
 
 def _tally(category: str):
@@ -69,12 +76,14 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, stages: list, files: lis
                    directory: str, progress=None) -> None:
     read = p | "Read" >> ReadDocuments(files, config.read)
     documents = read.documents  # batches: [Document, ...]
-    rejected, errors = [], [read.errors]
+    rejected, errors, stage_outputs = [], [read.errors], []
     for stage in stages:
-        result = documents | f"Stage[{stage.name}]" >> stage_transform(stage)
+        result = documents | f"Stage[{stage.name}]" >> stage_transform(stage, directory, config.output)
         documents = result["kept"]
         rejected.append(result["rejected"])
         errors.append(result["errors"])
+        if isinstance(result, dict):  # corpus-wide stages may write datasets of their own (clusters/)
+            stage_outputs += result.get("outputs", [])
     rejected = rejected | "AllRejected" >> beam.Flatten()
     errors = errors | "AllErrors" >> beam.Flatten()
 
@@ -88,6 +97,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, stages: list, files: lis
             FileSystems.join(directory, "errors"), error_schema(), out.max_shard_bytes, name="errors",
             to_row=_record_row),
     ]
+    outputs += stage_outputs
     if config.t5 is not None:
         outputs.append(documents | "T5SpanCorruption" >> SpanCorruption(config.t5, config.seed, directory,
                                                                          out.max_shard_bytes))

@@ -1,0 +1,303 @@
+"""The dedup stage on Beam: exact and URL dedup, then MinHash LSH with verified pairs and a
+distributed connected-components pass, so that no worker ever holds more than one key's group.
+
+    documents -> exact text key (GroupByKey) -> normalised URL (GroupByKey)
+      -> shingles + signatures (vectorised per batch) -> one element per (band key, document)
+      -> GroupByKey per band key -> verified pairs (exact Jaccard) -> distinct edges
+      -> large-star / small-star rounds (Kiveris et al. 2014) -> component of every node
+      -> survivor per component (GroupByKey) -> verdicts joined back to the documents (CoGroupByKey)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+
+from corpus.document import Document, Rejected
+from filters import minhash
+from filters.dedup import Dedup, candidate_pairs, duplicate_of, exact_key, survivor_rank, url_key
+from pipelines.write import WriteDataset
+
+REBATCH = 1000
+CLUSTERS_SCHEMA = pa.schema([("id", pa.string()), ("survivor", pa.string()), ("size", pa.int64()),
+                             ("members", pa.list_(pa.string()))])
+
+
+def _rebatch(label: str):
+    return label >> beam.BatchElements(min_batch_size=1, max_batch_size=REBATCH)
+
+
+class _KeepOnePerKey(beam.DoFn):
+    def __init__(self, keep: str, rule: str) -> None:
+        self.keep, self.rule = keep, rule
+
+    def process(self, keyed):
+        _, docs = keyed
+        docs = list(docs)
+        survivor = min(docs, key=lambda d: survivor_rank(d, self.keep))
+        yield survivor
+        duplicates = [Rejected(d, duplicate_of(survivor, self.rule)) for d in docs if d is not survivor]
+        if duplicates:
+            yield beam.pvalue.TaggedOutput("rejected", duplicates)
+
+
+class KeepOnePerKey(beam.PTransform):
+    """Documents sharing a key -> one survivor; documents without a key pass untouched."""
+
+    def __init__(self, key_fn, keep: str, rule: str) -> None:
+        super().__init__()
+        self.key_fn, self.keep, self.rule = key_fn, keep, rule
+
+    def expand(self, batches):
+        key_fn = self.key_fn
+        keyed = batches | "Key" >> beam.ParDo(_SplitByKey(key_fn)).with_outputs("unkeyed", main="keyed")
+        result = (keyed.keyed
+                  | "GroupByKey" >> beam.GroupByKey()
+                  | "KeepOne" >> beam.ParDo(_KeepOnePerKey(self.keep, self.rule)).with_outputs("rejected", main="kept"))
+        kept = (result.kept | _rebatch("Rebatch"), keyed.unkeyed) | "WithUnkeyed" >> beam.Flatten()
+        return {"kept": kept, "rejected": result.rejected}
+
+
+class _SplitByKey(beam.DoFn):
+    def __init__(self, key_fn) -> None:
+        self.key_fn = key_fn
+
+    def process(self, batch) -> Iterator[tuple[Any, Document]]:  # (and "unkeyed" batches)
+        unkeyed = []
+        for doc in batch:
+            key = self.key_fn(doc)
+            if key is None:
+                unkeyed.append(doc)
+            else:
+                yield key, doc
+        if unkeyed:
+            yield beam.pvalue.TaggedOutput("unkeyed", unkeyed)
+
+
+def _exact(doc: Document) -> bytes:
+    return exact_key(doc.text)
+
+
+def _url(doc: Document) -> str | None:
+    return url_key(doc.url)
+
+
+class _BandEntries(beam.DoFn):
+    """A batch -> (band key, (id, shingle hashes)) for every band of every document (signatures
+    computed for the whole batch at once)."""
+
+    def __init__(self, ngram: int, bands: int, rows: int, normalization: str, seed: int) -> None:
+        self.ngram, self.bands, self.rows, self.seed = ngram, bands, rows, seed
+        self.normalization = normalization
+
+    def process(self, batch):
+        shingles = [minhash.shingle_hashes(d.text, self.ngram, normalization=self.normalization) for d in batch]
+        signatures = minhash.signatures(shingles, self.bands * self.rows, self.seed)
+        for doc, doc_shingles, keys in zip(batch, shingles, minhash.band_keys(signatures, self.bands, self.rows),
+                                           strict=True):
+            for key in keys:
+                yield key, (doc.id, doc_shingles)
+
+
+class _VerifyBucket(beam.DoFn):
+    """One bucket's members -> verified edges ((smaller id, larger id), similarity)."""
+
+    def __init__(self, verify: bool, similarity: float, max_pairwise: int) -> None:
+        self.verify, self.similarity, self.max_pairwise = verify, similarity, max_pairwise
+
+    def process(self, keyed):
+        _, members = keyed
+        members = sorted({doc_id: s for doc_id, s in members}.items())
+        if len(members) < 2:
+            return
+        for a, b in candidate_pairs(list(range(len(members))), self.max_pairwise):
+            sim = minhash.jaccard(members[a][1], members[b][1])
+            if not self.verify or sim >= self.similarity:
+                yield (members[a][0], members[b][0]), sim
+
+
+def _large_star(keyed):
+    """Kiveris et al.'s Large-Star: connect every larger neighbour of u to u's smallest neighbour."""
+    u, neighbours = keyed
+    neighbours = set(neighbours)
+    m = min(neighbours | {u})
+    return [(v, m) for v in neighbours if v > u]
+
+
+def _small_star(keyed):
+    """Small-Star: connect u and its smaller neighbours to the smallest of them."""
+    u, smaller = keyed
+    group = set(smaller) | {u}
+    m = min(group)
+    return [(v, m) for v in group if v != m]
+
+
+def _both_ways(edge):
+    a, b = edge
+    return [(a, b), (b, a)]
+
+
+def _towards_smaller(edge):
+    a, b = edge
+    return [(a, b)] if b < a else [(b, a)]
+
+
+class ConnectedComponents(beam.PTransform):
+    """Edges (a, b) -> (node, component) where component is the smallest node connected to node.
+
+    Alternating Large-Star and Small-Star rounds (Kiveris, Lattanzi, Mirrokni, Rastogi, Vassilvitskii,
+    "Connected Components in MapReduce and Beyond", SoCC 2014) shrink every component to a star
+    around its smallest node in O(log^2 n) rounds; each round is a GroupByKey of the edges, never a
+    collection of all of them. Beam graphs cannot loop on data, so ``rounds`` pairs are unrolled and
+    the result is checked: if a node is still both a centre and a leaf, the run fails with an error
+    that names the option to raise.
+    """
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self.rounds = rounds
+
+    def expand(self, edges):
+        for i in range(self.rounds):
+            edges = (edges
+                     | f"LargeStarEmit{i}" >> beam.FlatMap(_both_ways)
+                     | f"LargeStarGroup{i}" >> beam.GroupByKey()
+                     | f"LargeStar{i}" >> beam.FlatMap(_large_star)
+                     | f"LargeStarDistinct{i}" >> beam.Distinct()
+                     | f"SmallStarEmit{i}" >> beam.FlatMap(_towards_smaller)
+                     | f"SmallStarGroup{i}" >> beam.GroupByKey()
+                     | f"SmallStar{i}" >> beam.FlatMap(_small_star)
+                     | f"SmallStarDistinct{i}" >> beam.Distinct())
+        # (leaf, centre) edges; every centre is its own component
+        _ = (edges
+             | "NodeRoles" >> beam.FlatMap(lambda e: [(e[0], "leaf"), (e[1], "centre")])
+             | "GroupRoles" >> beam.GroupByKey()
+             | "CheckConverged" >> beam.Map(_check_converged, self.rounds))
+        centres = edges | "Centres" >> beam.Map(lambda e: (e[1], e[1])) | "DistinctCentres" >> beam.Distinct()
+        return (edges, centres) | "NodeComponents" >> beam.Flatten()
+
+
+def _check_converged(keyed, rounds: int) -> None:
+    node, roles = keyed
+    if len(set(roles)) > 1:
+        raise RuntimeError(f"connected components did not converge in {rounds} rounds (node {node!r} is still "
+                           f"linked to two levels); raise dedup.max_cc_rounds")
+
+
+class _Verdicts(beam.DoFn):
+    """A component's members -> survivor and (id, Rejection) for the others; the cluster row."""
+
+    def __init__(self, keep: str) -> None:
+        self.keep = keep
+
+    def process(self, keyed):
+        cluster, members = keyed
+        members = sorted(members, key=lambda m: m[0])  # (id, rank, similarity)
+        survivor_id = min(members, key=lambda m: m[1])[0]
+        for doc_id, _, sim in members:
+            yield doc_id, (cluster, survivor_id, sim)
+        yield beam.pvalue.TaggedOutput("clusters", [{
+            "id": cluster, "survivor": survivor_id, "size": len(members), "members": [m[0] for m in members]}])
+
+
+class _ApplyVerdicts(beam.DoFn):
+    def process(self, joined):
+        _, grouped = joined
+        verdicts = grouped["verdict"]
+        for doc in grouped["doc"]:
+            if not verdicts:
+                yield doc
+                continue
+            cluster, survivor_id, sim = verdicts[0]
+            if doc.id == survivor_id:
+                yield Document(doc.id, doc.text, doc.source, doc.url, {**doc.annotations, "cluster_id": cluster})
+            else:
+                survivor = Document(survivor_id, "", "")
+                yield beam.pvalue.TaggedOutput("rejected", [Rejected(doc, duplicate_of(survivor, "near_duplicate", sim))])
+
+
+class NearDuplicates(beam.PTransform):
+    def __init__(self, stage: Dedup, directory: str, max_shard_bytes: int) -> None:
+        super().__init__()
+        self.stage, self.directory, self.max_shard_bytes = stage, directory, max_shard_bytes
+
+    def expand(self, batches):
+        o = self.stage.options
+        ngram, bands, rows, normalization = o.lsh_shape()
+        keep = o.keep
+        # pair -> similarity, once per pair however many bands it shares
+        edges = (batches
+                 | "BandEntries" >> beam.ParDo(_BandEntries(ngram, bands, rows, normalization, o.minhash_seed))
+                 # band key -> [(id, shingles), ...]
+                 | "GroupByBand" >> beam.GroupByKey()
+                 | "VerifyBuckets" >> beam.ParDo(_VerifyBucket(o.verify, o.similarity, o.max_pairwise_bucket))
+                 | "DistinctPairs" >> beam.CombinePerKey(max))
+        components = (edges
+                      | "EdgeNodes" >> beam.Keys()
+                      # nodes ordered by a hash of their id: adversarial id orders (a chain of pages
+                      # whose ids sort along it) then converge as fast as random ones
+                      | "HashedNodes" >> beam.Map(lambda e: (_hashed(e[0]), _hashed(e[1])))
+                      | "Components" >> ConnectedComponents(o.max_cc_rounds)
+                      | "NodeIds" >> beam.MapTuple(lambda node, component: (node[1], component[1])))
+        # node -> best similarity to any neighbour
+        similarity = (edges
+                      | "SimilarityPerNode" >> beam.FlatMap(lambda e: [(e[0][0], e[1]), (e[0][1], e[1])])
+                      | "BestSimilarity" >> beam.CombinePerKey(max))
+        docs = batches | "KeyById" >> beam.FlatMap(lambda batch: [(d.id, d) for d in batch])
+        ranks = (docs
+                 | "Ranks" >> beam.MapTuple(lambda doc_id, d: (doc_id, survivor_rank(d, keep))))
+        members = ({"component": components, "rank": ranks, "similarity": similarity}
+                   | "JoinMembers" >> beam.CoGroupByKey()
+                   | "MemberOfComponent" >> beam.FlatMap(_member))
+        verdicts = (members
+                    | "GroupComponents" >> beam.GroupByKey()
+                    | "Verdicts" >> beam.ParDo(_Verdicts(keep)).with_outputs("clusters", main="verdicts"))
+        result = ({"doc": docs, "verdict": verdicts.verdicts}
+                  | "JoinVerdicts" >> beam.CoGroupByKey()
+                  | "ApplyVerdicts" >> beam.ParDo(_ApplyVerdicts()).with_outputs("rejected", main="kept"))
+        clusters = verdicts.clusters | "WriteClusters" >> WriteDataset(
+            self.directory, CLUSTERS_SCHEMA, self.max_shard_bytes, name="clusters")
+        return {"kept": result.kept | _rebatch("Rebatch"), "rejected": result.rejected, "clusters": clusters}
+
+
+def _hashed(doc_id: str) -> tuple[bytes, str]:
+    return hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), doc_id
+
+
+def _member(joined):
+    node, grouped = joined
+    if not grouped["component"] or not grouped["rank"]:
+        return []
+    return [(grouped["component"][0], (node, grouped["rank"][0], grouped["similarity"][0]))]
+
+
+class DedupStage(beam.PTransform):
+    """Batches of documents -> {"kept", "rejected", "errors", "outputs"} (outputs: the clusters dataset)."""
+
+    def __init__(self, stage: Dedup, directory: str, max_shard_bytes: int) -> None:
+        super().__init__()
+        self.stage, self.directory, self.max_shard_bytes = stage, directory, max_shard_bytes
+
+    def expand(self, batches):
+        o = self.stage.options
+        rejected = []
+        if o.exact:
+            result = batches | "ExactDuplicates" >> KeepOnePerKey(_exact, o.keep, "exact_duplicate")
+            batches, rejected = result["kept"], rejected + [result["rejected"]]
+        if o.urls:
+            result = batches | "DuplicateUrls" >> KeepOnePerKey(_url, o.keep, "duplicate_url")
+            batches, rejected = result["kept"], rejected + [result["rejected"]]
+        outputs = []
+        if o.fuzzy:
+            result = batches | "NearDuplicates" >> NearDuplicates(self.stage, self.directory, self.max_shard_bytes)
+            batches, rejected = result["kept"], rejected + [result["rejected"]]
+            outputs.append(result["clusters"])
+        p = batches.pipeline
+        return {"kept": batches,
+                "rejected": (rejected or [p | "NoRejections" >> beam.Create([])]) | "AllRejected" >> beam.Flatten(),
+                "errors": p | "NoErrors" >> beam.Create([]),
+                "outputs": outputs}
