@@ -279,14 +279,16 @@ def without_repeated_lines(doc: Document, kept_hashes: set[bytes], tokenizer, op
 def detect_language(text: str) -> tuple[str | None, float, str | None]:
     """langdetect's best guess with DetectorFactory.seed = 0, as detect_english does.
 
-    Returns (language, probability, problem); problem is "langdetect_error" or "no_language".
+    Computed by ``filters.langdetect_fast``, which gives langdetect's exact predictions (tested on
+    every shared web text) several times faster. Returns (language, probability, problem); problem
+    is "langdetect_error" or "no_language".
     """
-    import langdetect
     from langdetect.lang_detect_exception import LangDetectException
 
-    langdetect.DetectorFactory.seed = 0  # makes langdetect deterministic (c4_utils.detect_english)
+    from filters.langdetect_fast import detect_langs
+
     try:
-        predictions = langdetect.detect_langs(text)
+        predictions = detect_langs(text, seed=0)
     except LangDetectException:
         return None, 0.0, "langdetect_error"
     if not predictions:
