@@ -8,6 +8,7 @@ from corpus.config import RunConfig, load_config
 from corpus.errors import ConfigError
 from corpus.config import PRESETS_DIR
 from filters.c4 import C4
+from filters.dedup import Dedup
 from filters.limits import LimitsFilter
 from filters.registry import build_stages
 
@@ -21,7 +22,7 @@ def write(tmp_path, text: str):
 def test_default_preset_is_full_and_valid():
     config = load_config()
     assert config.origin.endswith("configs/full.yaml")
-    assert [type(s) for s in build_stages(config)] == [LimitsFilter, C4]
+    assert [type(s) for s in build_stages(config)] == [LimitsFilter, C4, Dedup]
 
 
 def test_every_preset_is_valid():
@@ -38,7 +39,7 @@ def test_preset_by_name_or_path(tmp_path):
 def test_overrides_reach_top_level_sections_and_stages():
     config = load_config("full", ["seed=7", "output.num_shards=3", "limits.max_chars=10", "read.format=jsonl"])
     assert (config.seed, config.output.num_shards, config.read.format) == (7, 3, "jsonl")
-    limits, c4 = build_stages(config)
+    limits, c4, _ = build_stages(config)
     assert limits.options.max_chars == 10 and limits.seed == 7 and c4.seed == 7
 
 
@@ -69,7 +70,7 @@ def test_unknown_stage_option_is_named_with_allowed_options(tmp_path):
 
 def test_unknown_stage_lists_available(tmp_path):
     config = load_config(write(tmp_path, "stages:\n  - nonsense: {}\n"))
-    with pytest.raises(ConfigError, match=r"stages\[0\]: unknown stage 'nonsense'; available: c4, limits"):
+    with pytest.raises(ConfigError, match=r"stages\[0\]: unknown stage 'nonsense'; available: c4, dedup, limits"):
         build_stages(config)
 
 
