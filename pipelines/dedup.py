@@ -2,8 +2,9 @@
 distributed connected-components pass, so that no worker ever holds more than one key's group.
 
     documents -> exact text key (GroupByKey) -> normalised URL (GroupByKey)
-      -> shingles + signatures (vectorised per batch) -> one element per (band key, document)
-      -> GroupByKey per band key -> verified pairs (exact Jaccard) -> distinct edges
+      -> shingles + signatures (vectorised per batch) -> one element per (band key, document id)
+      -> GroupByKey per band key -> candidate pairs (distinct) -> both documents' shingles joined in
+      -> verified pairs (exact Jaccard)
       -> large-star / small-star rounds (Kiveris et al. 2014) -> component of every node
       -> survivor per component (GroupByKey) -> verdicts joined back to the documents (CoGroupByKey)
 """
@@ -87,37 +88,54 @@ def _url(doc: Document) -> str | None:
 
 
 class _BandEntries(beam.DoFn):
-    """A batch -> (band key, (id, shingle hashes)) for every band of every document (signatures
-    computed for the whole batch at once)."""
+    """A batch -> (band key, id) for every band of every document (signatures computed for the
+    whole batch at once), and ``shingles``: (id, shingle hashes) once per document."""
 
     def __init__(self, ngram: int, bands: int, rows: int, normalization: str, seed: int) -> None:
         self.ngram, self.bands, self.rows, self.seed = ngram, bands, rows, seed
         self.normalization = normalization
 
-    def process(self, batch):
+    def process(self, batch) -> Iterator[tuple[Any, str]]:  # (and "shingles" pairs)
         shingles = [minhash.shingle_hashes(d.text, self.ngram, normalization=self.normalization) for d in batch]
         signatures = minhash.signatures(shingles, self.bands * self.rows, self.seed)
         for doc, doc_shingles, keys in zip(batch, shingles, minhash.band_keys(signatures, self.bands, self.rows),
                                            strict=True):
+            yield beam.pvalue.TaggedOutput("shingles", (doc.id, doc_shingles))
             for key in keys:
-                yield key, (doc.id, doc_shingles)
+                yield key, doc.id
 
 
-class _VerifyBucket(beam.DoFn):
-    """One bucket's members -> verified edges ((smaller id, larger id), similarity)."""
+def _candidate_pairs(keyed, max_pairwise: int):
+    """One bucket's member ids -> the pairs to verify, (smaller id, larger id)."""
+    _, members = keyed
+    members = sorted(set(members))
+    return [(members[a], members[b]) for a, b in candidate_pairs(list(range(len(members))), max_pairwise)]
 
-    def __init__(self, verify: bool, similarity: float, max_pairwise: int) -> None:
-        self.verify, self.similarity, self.max_pairwise = verify, similarity, max_pairwise
 
-    def process(self, keyed):
-        _, members = keyed
-        members = sorted({doc_id: s for doc_id, s in members}.items())
-        if len(members) < 2:
+def _with_first_shingles(joined):
+    """(a, {pairs: [b, ...], shingles: [sa]}) -> (b, (a, sa)) for each candidate partner b."""
+    a, grouped = joined
+    if not grouped["shingles"]:
+        return []
+    (sa,) = grouped["shingles"][:1]
+    return [(b, (a, sa)) for b in grouped["pairs"]]
+
+
+class _Verify(beam.DoFn):
+    """(b, {pairs: [(a, sa), ...], shingles: [sb]}) -> ((a, b), exact Jaccard) for verified pairs."""
+
+    def __init__(self, verify: bool, similarity: float) -> None:
+        self.verify, self.similarity = verify, similarity
+
+    def process(self, joined):
+        b, grouped = joined
+        if not grouped["shingles"]:
             return
-        for a, b in candidate_pairs(list(range(len(members))), self.max_pairwise):
-            sim = minhash.jaccard(members[a][1], members[b][1])
+        sb = grouped["shingles"][0]
+        for a, sa in grouped["pairs"]:
+            sim = minhash.jaccard(sa, sb)
             if not self.verify or sim >= self.similarity:
-                yield (members[a][0], members[b][0]), sim
+                yield (a, b), sim
 
 
 def _large_star(keyed):
@@ -229,13 +247,22 @@ class NearDuplicates(beam.PTransform):
         o = self.stage.options
         ngram, bands, rows, normalization = o.lsh_shape()
         keep = o.keep
-        # pair -> similarity, once per pair however many bands it shares
-        edges = (batches
-                 | "BandEntries" >> beam.ParDo(_BandEntries(ngram, bands, rows, normalization, o.minhash_seed))
-                 # band key -> [(id, shingles), ...]
+        entries = batches | "BandEntries" >> beam.ParDo(
+            _BandEntries(ngram, bands, rows, normalization, o.minhash_seed)).with_outputs("shingles", main="bands")
+        # Buckets hold ids only; each document's shingles travel to its candidate pairs in two joins,
+        # not once per band (14x less data than carrying them through the buckets).
+        pairs = (entries.bands
+                 # band key -> [id, ...]
                  | "GroupByBand" >> beam.GroupByKey()
-                 | "VerifyBuckets" >> beam.ParDo(_VerifyBucket(o.verify, o.similarity, o.max_pairwise_bucket))
-                 | "DistinctPairs" >> beam.CombinePerKey(max))
+                 | "CandidatePairs" >> beam.FlatMap(_candidate_pairs, o.max_pairwise_bucket)
+                 | "DistinctPairs" >> beam.Distinct())
+        # (a, b) -> similarity, for verified pairs
+        with_first = ({"pairs": pairs, "shingles": entries.shingles}
+                      | "JoinFirstShingles" >> beam.CoGroupByKey()
+                      | "ToSecond" >> beam.FlatMap(_with_first_shingles))
+        edges = ({"pairs": with_first, "shingles": entries.shingles}
+                 | "JoinSecondShingles" >> beam.CoGroupByKey()
+                 | "Verify" >> beam.ParDo(_Verify(o.verify, o.similarity)))
         components = (edges
                       | "EdgeNodes" >> beam.Keys()
                       # nodes ordered by a hash of their id: adversarial id orders (a chain of pages
