@@ -194,9 +194,5 @@ def _last_line(err: BaseException) -> str:
     return lines[-1][:500] if lines else repr(err)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -6,7 +6,6 @@ from pydantic import ValidationError
 
 from corpus.config import RunConfig, describe_validation_error
 from corpus.errors import ConfigError
-from filters.base import Filter
 from filters.c4 import C4
 from filters.dedup import Dedup
 from filters.limits import LimitsFilter

@@ -9,7 +9,6 @@ exactly by the pipeline itself.
 from __future__ import annotations
 
 import glob
-import json
 import os
 import tempfile
 import threading
