@@ -88,8 +88,8 @@ def survivor_rank(doc: Document, keep: str) -> tuple:
     return (doc.id,)
 
 
-def duplicate_of(survivor: Document, rule: str, similarity: float | None = None) -> Rejection:
-    detail = survivor.id if similarity is None else f"{survivor.id} {similarity:.3f}"
+def duplicate_of(survivor_id: str, rule: str, similarity: float | None = None) -> Rejection:
+    detail = survivor_id if similarity is None else f"{survivor_id} {similarity:.3f}"
     return Rejection(f"dedup/{rule}", detail)
 
 
@@ -123,7 +123,7 @@ class Dedup:
                 survivor = min((t.result for t in members), key=lambda d: survivor_rank(d, o.keep))
                 for trace in members:
                     if trace.result is not survivor:
-                        trace.result = duplicate_of(survivor, rule)
+                        trace.result = duplicate_of(survivor.id, rule)
 
         if o.exact:
             group_and_reject(lambda d: exact_key(d.text), "exact_duplicate")
@@ -175,7 +175,7 @@ class Dedup:
                     alive[i].result = Document(survivor.id, survivor.text, survivor.source, survivor.url,
                                                {**survivor.annotations, "cluster_id": cluster})
                 else:
-                    alive[i].result = duplicate_of(survivor, "near_duplicate", best[i])
+                    alive[i].result = duplicate_of(survivor.id, "near_duplicate", best[i])
 
 
 def candidate_pairs(members: list[int], max_pairwise: int) -> list[tuple[int, int]]:

@@ -41,7 +41,7 @@ class _KeepOnePerKey(beam.DoFn):
         docs = list(docs)
         survivor = min(docs, key=lambda d: survivor_rank(d, self.keep))
         yield survivor
-        duplicates = [Rejected(d, duplicate_of(survivor, self.rule)) for d in docs if d is not survivor]
+        duplicates = [Rejected(d, duplicate_of(survivor.id, self.rule)) for d in docs if d is not survivor]
         if duplicates:
             yield beam.pvalue.TaggedOutput("rejected", duplicates)
 
@@ -234,8 +234,7 @@ class _ApplyVerdicts(beam.DoFn):
             if doc.id == survivor_id:
                 yield Document(doc.id, doc.text, doc.source, doc.url, {**doc.annotations, "cluster_id": cluster})
             else:
-                survivor = Document(survivor_id, "", "")
-                yield beam.pvalue.TaggedOutput("rejected", [Rejected(doc, duplicate_of(survivor, "near_duplicate", sim))])
+                yield beam.pvalue.TaggedOutput("rejected", [Rejected(doc, duplicate_of(survivor_id, "near_duplicate", sim))])
 
 
 class NearDuplicates(beam.PTransform):
