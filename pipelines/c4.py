@@ -16,36 +16,16 @@ from corpus.document import Rejected, Rejection
 from filters.c4 import (C4, C4Badwords, C4CleanPage, C4Language, C4PageRules, C4Split, keeper_rank,
                         newest_page, normalize_url, page_line_hashes, without_repeated_lines)
 from pipelines.apply import ApplyFilter
+from pipelines.keyed import KeepOnePerKey, rebatch
 
-REBATCH = 1000
-
-
-def _rebatch(label: str):
-    return label >> beam.BatchElements(min_batch_size=1, max_batch_size=REBATCH)
+def _normalized_url(doc) -> str:
+    return normalize_url(doc.url or "")
 
 
-class _SelectNewest(beam.DoFn):
-    def process(self, keyed_pages):
-        _, pages = keyed_pages
-        pages = list(pages)
-        newest = newest_page(pages)
-        yield newest
-        duplicates = [Rejected(d, Rejection("c4/duplicate_url", f"kept {newest.id}")) for d in pages if d is not newest]
-        if duplicates:
-            yield beam.pvalue.TaggedOutput("rejected", duplicates)
-
-
-class DedupeUrls(beam.PTransform):
-    """One page per normalised URL: the newest."""
-
-    def expand(self, batches):
-        result = (
-            batches
-            | "KeyByNormalizedUrl" >> beam.FlatMap(lambda batch: [(normalize_url(d.url or ""), d) for d in batch])
-            # normalized url -> [page, ...]
-            | "GroupByUrl" >> beam.GroupByKey()
-            | "SelectNewest" >> beam.ParDo(_SelectNewest()).with_outputs("rejected", main="kept"))
-        return {"kept": result.kept | _rebatch("Rebatch"), "rejected": result.rejected}
+def dedupe_urls() -> KeepOnePerKey:
+    """One page per normalised URL: the newest (select_newest_page)."""
+    return KeepOnePerKey(_normalized_url, newest_page,
+                         lambda newest: Rejection("c4/duplicate_url", f"kept {newest.id}"))
 
 
 class _RemoveLines(beam.DoFn):
@@ -92,7 +72,7 @@ class RemoveRepeatedLines(beam.PTransform):
             {"pages": pages, "lines": lines}
             | "JoinPagesAndKeptLines" >> beam.CoGroupByKey()
             | "RemoveLines" >> beam.ParDo(_RemoveLines(self.stage)).with_outputs("rejected", main="kept"))
-        return {"kept": result.kept | _rebatch("Rebatch"), "rejected": result.rejected}
+        return {"kept": result.kept | rebatch("Rebatch"), "rejected": result.rejected}
 
 
 class C4Clean(beam.PTransform):
@@ -106,7 +86,7 @@ class C4Clean(beam.PTransform):
         o, seed = self.stage.options, self.stage.seed
         steps = [("PageRules", ApplyFilter(C4PageRules(o, seed)))]
         if o.dedupe_urls:
-            steps.append(("DedupeUrls", DedupeUrls()))
+            steps.append(("DedupeUrls", dedupe_urls()))
         steps.append(("CleanPages", ApplyFilter(C4CleanPage(o, seed))))
         if o.dedupe_lines:
             steps.append(("RemoveRepeatedLines", RemoveRepeatedLines(self.stage)))

@@ -21,62 +21,15 @@ import pyarrow as pa
 from corpus.document import Document, Rejected
 from filters import minhash
 from filters.dedup import Dedup, candidate_pairs, duplicate_of, exact_key, survivor_rank, url_key
+from pipelines.keyed import KeepOnePerKey, rebatch
 from pipelines.write import WriteDataset
 
-REBATCH = 1000
 CLUSTERS_SCHEMA = pa.schema([("id", pa.string()), ("survivor", pa.string()), ("size", pa.int64()),
                              ("members", pa.list_(pa.string()))])
 
 
-def _rebatch(label: str):
-    return label >> beam.BatchElements(min_batch_size=1, max_batch_size=REBATCH)
-
-
-class _KeepOnePerKey(beam.DoFn):
-    def __init__(self, keep: str, rule: str) -> None:
-        self.keep, self.rule = keep, rule
-
-    def process(self, keyed):
-        _, docs = keyed
-        docs = list(docs)
-        survivor = min(docs, key=lambda d: survivor_rank(d, self.keep))
-        yield survivor
-        duplicates = [Rejected(d, duplicate_of(survivor.id, self.rule)) for d in docs if d is not survivor]
-        if duplicates:
-            yield beam.pvalue.TaggedOutput("rejected", duplicates)
-
-
-class KeepOnePerKey(beam.PTransform):
-    """Documents sharing a key -> one survivor; documents without a key pass untouched."""
-
-    def __init__(self, key_fn, keep: str, rule: str) -> None:
-        super().__init__()
-        self.key_fn, self.keep, self.rule = key_fn, keep, rule
-
-    def expand(self, batches):
-        key_fn = self.key_fn
-        keyed = batches | "Key" >> beam.ParDo(_SplitByKey(key_fn)).with_outputs("unkeyed", main="keyed")
-        result = (keyed.keyed
-                  | "GroupByKey" >> beam.GroupByKey()
-                  | "KeepOne" >> beam.ParDo(_KeepOnePerKey(self.keep, self.rule)).with_outputs("rejected", main="kept"))
-        kept = (result.kept | _rebatch("Rebatch"), keyed.unkeyed) | "WithUnkeyed" >> beam.Flatten()
-        return {"kept": kept, "rejected": result.rejected}
-
-
-class _SplitByKey(beam.DoFn):
-    def __init__(self, key_fn) -> None:
-        self.key_fn = key_fn
-
-    def process(self, batch) -> Iterator[tuple[Any, Document]]:  # (and "unkeyed" batches)
-        unkeyed = []
-        for doc in batch:
-            key = self.key_fn(doc)
-            if key is None:
-                unkeyed.append(doc)
-            else:
-                yield key, doc
-        if unkeyed:
-            yield beam.pvalue.TaggedOutput("unkeyed", unkeyed)
+def _survivor_by(keep: str):
+    return lambda docs: min(docs, key=lambda d: survivor_rank(d, keep))
 
 
 def _exact(doc: Document) -> bytes:
@@ -287,7 +240,7 @@ class NearDuplicates(beam.PTransform):
                   | "ApplyVerdicts" >> beam.ParDo(_ApplyVerdicts()).with_outputs("rejected", main="kept"))
         clusters = verdicts.clusters | "WriteClusters" >> WriteDataset(
             self.directory, CLUSTERS_SCHEMA, self.max_shard_bytes, name="clusters")
-        return {"kept": result.kept | _rebatch("Rebatch"), "rejected": result.rejected, "clusters": clusters}
+        return {"kept": result.kept | rebatch("Rebatch"), "rejected": result.rejected, "clusters": clusters}
 
 
 def _hashed(doc_id: str) -> tuple[bytes, str]:
@@ -312,10 +265,12 @@ class DedupStage(beam.PTransform):
         o = self.stage.options
         rejected = []
         if o.exact:
-            result = batches | "ExactDuplicates" >> KeepOnePerKey(_exact, o.keep, "exact_duplicate")
+            result = batches | "ExactDuplicates" >> KeepOnePerKey(
+                _exact, _survivor_by(o.keep), lambda survivor: duplicate_of(survivor.id, "exact_duplicate"))
             batches, rejected = result["kept"], rejected + [result["rejected"]]
         if o.urls:
-            result = batches | "DuplicateUrls" >> KeepOnePerKey(_url, o.keep, "duplicate_url")
+            result = batches | "DuplicateUrls" >> KeepOnePerKey(
+                _url, _survivor_by(o.keep), lambda survivor: duplicate_of(survivor.id, "duplicate_url"))
             batches, rejected = result["kept"], rejected + [result["rejected"]]
         outputs = []
         if o.fuzzy:
